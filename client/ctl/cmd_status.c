@@ -1,0 +1,84 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * cmd_status.c -- daxallocctl status
+ */
+#include <stdio.h>
+
+#include "ctl.h"
+
+static const char cmd_status_usage[] =
+	"Usage: daxallocctl status [--json]\n"
+	"Show the daemon's version, pid, sockets, uptime and connections.\n"
+	"\n"
+	"  -j, --json   JSON output\n"
+	"  -h, --help   this help\n";
+
+/* cmd_status_json -- the reply as a JSON object */
+static json_object *cmd_status_json(const Daxalloc__StatusReply *st)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "version", json_object_new_string(st->version));
+	json_object_object_add(o, "pid", json_object_new_int64(st->pid));
+	json_object_object_add(o, "client_socket",
+			       json_object_new_string(st->client_socket));
+	json_object_object_add(o, "control_socket",
+			       json_object_new_string(st->control_socket));
+	json_object_object_add(o, "uptime_ms",
+			       json_object_new_uint64(st->uptime_ms));
+	json_object_object_add(o, "connections",
+			       json_object_new_int64(st->connections));
+	json_object_object_add(o, "device", json_object_new_string(st->device));
+	return o;
+}
+
+/* cmd_status_table -- the reply as readable rows */
+static void cmd_status_table(const Daxalloc__StatusReply *st)
+{
+	char up[64];
+
+	ctl_format_ms(st->uptime_ms, up, sizeof(up));
+	ctl_print_row("version", "%s", st->version);
+	ctl_print_row("pid", "%u", st->pid);
+	ctl_print_row("client socket", "%s", st->client_socket);
+	ctl_print_row("control socket", "%s", st->control_socket);
+	ctl_print_row("uptime", "%s", up);
+	ctl_print_row("connections", "%u", st->connections);
+	ctl_print_row("device", "%s", st->device[0] ? st->device : "-");
+}
+
+/* cmd_status -- daxallocctl status [--json] */
+int cmd_status(struct ctl *ctl, int argc, char **argv)
+{
+	Daxalloc__Envelope req = DAXALLOC__ENVELOPE__INIT, *resp;
+	Daxalloc__StatusRequest body = DAXALLOC__STATUS_REQUEST__INIT;
+	int r;
+
+	r = ctl_parse_common(ctl, argc, argv, cmd_status_usage);
+	if (r < 0)
+		return -r;
+	if (r < argc) {
+		fputs(cmd_status_usage, stderr);
+		return CTL_EXIT_USAGE;
+	}
+	req.body_case = DAXALLOC__ENVELOPE__BODY_STATUS_REQ;
+	req.status_req = &body;
+	r = ctl_call(ctl, &req, &resp);
+	if (r)
+		return r;
+	if (resp->body_case != DAXALLOC__ENVELOPE__BODY_STATUS_REPLY) {
+		fprintf(stderr, "daxallocctl: unexpected reply to Status\n");
+		envelope_free(resp);
+		return CTL_EXIT_FAIL;
+	}
+	if (ctl->json) {
+		json_object *o = cmd_status_json(resp->status_reply);
+
+		ctl_print_json(o);
+		json_object_put(o);
+	} else {
+		cmd_status_table(resp->status_reply);
+	}
+	envelope_free(resp);
+	return CTL_EXIT_OK;
+}

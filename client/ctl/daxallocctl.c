@@ -1,0 +1,199 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * daxallocctl.c -- inspect and steer daxallocd over its control socket
+ *
+ * One command per cmd_*.c file; this file holds the command table, the
+ * global options and what the commands share.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ctl.h"
+#include "daxalloc-config.h"
+
+static const struct ctl_cmd ctl_cmds[] = {
+	{ "status", "daemon version, pid, sockets, uptime, pool figures",
+	  cmd_status },
+	{ "stats", "request and connection counters", cmd_stats },
+};
+
+static void ctl_usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f,
+		"Usage: daxallocctl [-s SOCKET] [-j] COMMAND [ARGS]\n"
+		"Inspect and steer daxallocd over its control socket.\n"
+		"\n"
+		"Options:\n"
+		"  -s, --socket PATH   control socket (default $%s, else\n"
+		"                      %s)\n"
+		"  -j, --json          JSON output (every command also takes it)\n"
+		"  -h, --help          this help; COMMAND --help for a command's\n"
+		"  -V, --version       the version\n"
+		"\n"
+		"Commands:\n",
+		CTL_SOCKET_ENV, DAXALLOC_DEFAULT_CONTROL_SOCKET);
+	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
+		fprintf(f, "  %-10s %s\n", ctl_cmds[i].name, ctl_cmds[i].summary);
+	fprintf(f, "\nExit status: 0 success, 1 the request failed, 2 usage error,\n"
+		   "3 no daemon answers on the control socket.\n");
+}
+
+/*
+ * ctl_parse_common -- a command's own options: --json and --help
+ *
+ * Returns optind for the command's operands, or -CTL_EXIT_* to exit.
+ */
+int ctl_parse_common(struct ctl *ctl, int argc, char **argv, const char *usage)
+{
+	static const struct option opts[] = {
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c;
+
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'j':
+			ctl->json = true;
+			break;
+		case 'h':
+			fputs(usage, stdout);
+			return -CTL_EXIT_OK;
+		default:
+			fputs(usage, stderr);
+			return -CTL_EXIT_USAGE;
+		}
+	}
+	return optind;
+}
+
+/*
+ * ctl_call -- connect if needed, send req, and wait for its response
+ *
+ * Prints the daemon's message on failure; returns a CTL_EXIT_* status.
+ */
+int ctl_call(struct ctl *ctl, Daxalloc__Envelope *req, Daxalloc__Envelope **resp)
+{
+	struct session_err err = { "" };
+	int r;
+
+	if (!ctl->session) {
+		r = session_open(ctl->socket_path, "daxallocctl", &ctl->session,
+				 &err);
+		if (r < 0) {
+			fprintf(stderr, "daxallocctl: %s\n", err.msg);
+			return r == -EPERM || r == -EACCES ? CTL_EXIT_FAIL :
+							     CTL_EXIT_CONNECT;
+		}
+	}
+	r = session_call(ctl->session, req, resp, NULL, 0, NULL, &err);
+	if (r < 0) {
+		fprintf(stderr, "daxallocctl: %s: %s\n",
+			envelope_type_name(req->body_case), err.msg);
+		return CTL_EXIT_FAIL;
+	}
+	return CTL_EXIT_OK;
+}
+
+/* ctl_print_json -- pretty-print a JSON value on stdout */
+void ctl_print_json(json_object *obj)
+{
+	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
+							 JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* ctl_print_row -- one "key  value" line of a readable table */
+void ctl_print_row(const char *key, const char *fmt, ...)
+{
+	va_list ap;
+
+	printf("%-16s ", key);
+	va_start(ap, fmt);
+	vprintf(fmt, ap);
+	va_end(ap);
+	putchar('\n');
+}
+
+/* ctl_format_ms -- "2d 3h 4m 5s" from milliseconds */
+void ctl_format_ms(uint64_t ms, char *buf, size_t len)
+{
+	uint64_t s = ms / 1000;
+
+	if (s >= 86400)
+		snprintf(buf, len, "%llud %lluh %llum %llus",
+			 (unsigned long long)(s / 86400),
+			 (unsigned long long)(s % 86400 / 3600),
+			 (unsigned long long)(s % 3600 / 60),
+			 (unsigned long long)(s % 60));
+	else if (s >= 3600)
+		snprintf(buf, len, "%lluh %llum %llus",
+			 (unsigned long long)(s / 3600),
+			 (unsigned long long)(s % 3600 / 60),
+			 (unsigned long long)(s % 60));
+	else if (s >= 60)
+		snprintf(buf, len, "%llum %llus", (unsigned long long)(s / 60),
+			 (unsigned long long)(s % 60));
+	else
+		snprintf(buf, len, "%llu.%03llus", (unsigned long long)s,
+			 (unsigned long long)(ms % 1000));
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "socket", required_argument, NULL, 's' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ "version", no_argument, NULL, 'V' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct ctl ctl = { 0 };
+	size_t i;
+	int c, r;
+
+	ctl.socket_path = getenv(CTL_SOCKET_ENV);
+	/* '+': stop at the command; its options are its own. */
+	while ((c = getopt_long(argc, argv, "+s:jhV", opts, NULL)) != -1) {
+		switch (c) {
+		case 's':
+			ctl.socket_path = optarg;
+			break;
+		case 'j':
+			ctl.json = true;
+			break;
+		case 'h':
+			ctl_usage(stdout);
+			return CTL_EXIT_OK;
+		case 'V':
+			printf("daxallocctl %s\n", DAXALLOC_VERSION);
+			return CTL_EXIT_OK;
+		default:
+			ctl_usage(stderr);
+			return CTL_EXIT_USAGE;
+		}
+	}
+	if (!ctl.socket_path || !*ctl.socket_path)
+		ctl.socket_path = DAXALLOC_DEFAULT_CONTROL_SOCKET;
+	if (optind >= argc) {
+		ctl_usage(stderr);
+		return CTL_EXIT_USAGE;
+	}
+	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++) {
+		if (strcmp(argv[optind], ctl_cmds[i].name))
+			continue;
+		r = ctl_cmds[i].fn(&ctl, argc - optind, argv + optind);
+		session_close(ctl.session);
+		return r;
+	}
+	fprintf(stderr, "daxallocctl: unknown command '%s'; try --help\n",
+		argv[optind]);
+	return CTL_EXIT_USAGE;
+}

@@ -1,0 +1,356 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * conn.c -- one accepted connection: its state, its input and its replies
+ *
+ * Replies are never written from a request handler.  They are queued and
+ * the server writes them in its before-sleep hook, after the loop
+ * iteration's changes have been made durable.  A connection is freed only
+ * from conn_flush() (once its last reply is out) or at shutdown, so no
+ * handler ever sees its connection vanish under it.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "conn.h"
+#include "dispatch.h"
+#include "log.h"
+#include "server.h"
+#include "wire.h"
+#include "options.h"
+
+/* Messages read per wakeup, so one chatty client cannot starve the rest. */
+#define CONN_READ_BURST 32
+
+static const char *const conn_kind_names[CONN_KIND_COUNT] = {
+	[CONN_CLIENT] = "client",
+	[CONN_CONTROL] = "control",
+};
+
+static const char *const conn_state_names[] = {
+	[CONN_NEW] = "new",
+	[CONN_READY] = "ready",
+	[CONN_CLOSING] = "closing",
+};
+
+/* conn_kind_name -- "client" or "control" */
+const char *conn_kind_name(enum conn_kind kind)
+{
+	return kind < CONN_KIND_COUNT ? conn_kind_names[kind] : "?";
+}
+
+/* conn_enter_state -- the one place a connection changes state */
+void conn_enter_state(struct conn *c, enum conn_state state)
+{
+	if (c->state == state)
+		return;
+	log_debug("session %llu (%s, pid %d): %s -> %s",
+		  (unsigned long long)c->session, conn_kind_name(c->kind),
+		  (int)c->pid, conn_state_names[c->state],
+		  conn_state_names[state]);
+	c->state = state;
+	if (state != CONN_NEW)
+		ev_timer_stop(c->srv->loop, &c->hello_timer);
+	if (state == CONN_CLOSING)
+		ev_io_stop(c->srv->loop, &c->rio);
+}
+
+/*
+ * conn_is_admin -- may this peer use control requests?
+ *
+ * Root, the daemon's own user, and members of the admin group (primary or
+ * supplementary, the latter from SO_PEERGROUPS) may.
+ */
+static bool conn_is_admin(int fd, uid_t uid, gid_t gid, gid_t admin_gid)
+{
+	gid_t groups[256];
+	socklen_t len = sizeof(groups);
+	size_t i;
+
+	if (uid == 0 || uid == geteuid())
+		return true;
+	if (admin_gid == (gid_t)-1)
+		return false;
+	if (gid == admin_gid)
+		return true;
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return false;
+	for (i = 0; i < len / sizeof(gid_t); i++)
+		if (groups[i] == admin_gid)
+			return true;
+	return false;
+}
+
+/* conn_out_free -- release a queued message and its descriptors */
+static void conn_out_free(struct conn_out *o)
+{
+	wire_close_fds(o->fds, o->nfds);
+	free(o->data);
+	free(o);
+}
+
+/* conn_read_one -- receive, decode and dispatch one datagram; <0 to stop */
+static int conn_read_one(struct conn *c)
+{
+	struct server *srv = c->srv;
+	Daxalloc__Envelope *env;
+	int fds[WIRE_FDS_MAX];
+	unsigned int nfds;
+	size_t len;
+	int r;
+
+	r = wire_recv(c->fd, srv->rxbuf, WIRE_MSG_MAX, &len, fds, &nfds);
+	if (r == -EAGAIN)
+		return r;
+	if (r == -ECONNRESET || r == -ECONNREFUSED) {
+		conn_abort(c, NULL);
+		return r;
+	}
+	if (r == -EMSGSIZE) {
+		conn_fail(c, 0, r, "message larger than the protocol maximum");
+		return r;
+	}
+	if (r == -ETOOMANYREFS) {
+		conn_fail(c, 0, r, "too many file descriptors attached");
+		return r;
+	}
+	if (r < 0) {
+		conn_abort(c, strerror(-r));
+		return r;
+	}
+	/* The daemon never takes descriptors from clients: drop them now. */
+	wire_close_fds(fds, nfds);
+
+	r = envelope_unpack(srv->rxbuf, len, &env);
+	if (r < 0) {
+		conn_fail(c, 0, r, "malformed message");
+		return r;
+	}
+	dispatch_request(c, env, nfds);
+	envelope_free(env);
+	return c->state == CONN_CLOSING ? -EPIPE : 0;
+}
+
+/* conn_read_cb -- the socket is readable */
+static void conn_read_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct conn *c = w->data;
+	int i;
+
+	for (i = 0; i < CONN_READ_BURST; i++)
+		if (conn_read_one(c) < 0)
+			break;
+}
+
+/* conn_write_cb -- the socket can take more of the queue */
+static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	conn_flush(w->data);
+}
+
+/* conn_hello_timeout_cb -- the peer said nothing useful in time */
+static void conn_hello_timeout_cb(struct ev_loop *loop, ev_timer *w,
+				  int revents)
+{
+	struct conn *c = w->data;
+
+	conn_fail(c, 0, -ETIMEDOUT, "no Hello in time");
+}
+
+/*
+ * conn_accept -- adopt a freshly accepted socket
+ *
+ * Credentials are read once, here: SO_PEERCRED reports the peer as it was
+ * at connect() time, which is what the kernel vouches for.
+ */
+int conn_accept(struct server *srv, int fd, enum conn_kind kind)
+{
+	struct ucred cred;
+	socklen_t len = sizeof(cred);
+	struct conn *c;
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+		log_warn("SO_PEERCRED: %s", strerror(errno));
+		close(fd);
+		return -errno;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		log_err("out of memory accepting a %s connection",
+			conn_kind_name(kind));
+		close(fd);
+		return -ENOMEM;
+	}
+	c->srv = srv;
+	c->fd = fd;
+	c->kind = kind;
+	c->state = CONN_NEW;
+	c->session = ++srv->next_session;
+	c->pid = cred.pid;
+	c->uid = cred.uid;
+	c->gid = cred.gid;
+	c->admin = conn_is_admin(fd, cred.uid, cred.gid, srv->admin_gid);
+	snprintf(c->name, sizeof(c->name), "pid %d", (int)cred.pid);
+	STAILQ_INIT(&c->outq);
+
+	ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
+	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
+	c->rio.data = c->wio.data = c;
+	ev_timer_init(&c->hello_timer, conn_hello_timeout_cb,
+		      (ev_tstamp)srv->opts->hello_timeout_s, 0.);
+	c->hello_timer.data = c;
+	ev_io_start(srv->loop, &c->rio);
+	ev_timer_start(srv->loop, &c->hello_timer);
+
+	TAILQ_INSERT_TAIL(&srv->conns, c, entry);
+	srv->nconns++;
+	srv->stats.connections_total++;
+	log_debug("session %llu: %s connection from pid %d uid %u gid %u%s",
+		  (unsigned long long)c->session, conn_kind_name(kind),
+		  (int)cred.pid, (unsigned int)cred.uid, (unsigned int)cred.gid,
+		  c->admin ? " (admin)" : "");
+	return 0;
+}
+
+/*
+ * conn_send -- queue one message, with duplicates of fds attached
+ *
+ * A peer that lets CONN_OUTQ_MAX messages pile up is not reading its
+ * socket; it is cut off rather than allowed to grow our memory.
+ */
+int conn_send(struct conn *c, const Daxalloc__Envelope *env, const int *fds,
+	      unsigned int nfds)
+{
+	struct conn_out *o;
+	unsigned int i;
+	int r;
+
+	if (nfds > CONN_OUT_FDS)
+		return -EINVAL;
+	if (c->outq_len >= CONN_OUTQ_MAX) {
+		conn_abort(c, "peer does not read its replies");
+		return -ENOBUFS;
+	}
+	o = calloc(1, sizeof(*o));
+	if (!o)
+		return -ENOMEM;
+	r = envelope_pack(env, &o->data, &o->len);
+	if (r < 0)
+		goto err_free;
+	for (i = 0; i < nfds; i++) {
+		o->fds[i] = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
+		if (o->fds[i] < 0) {
+			r = -errno;
+			goto err_fds;
+		}
+		o->nfds++;
+	}
+	STAILQ_INSERT_TAIL(&c->outq, o, entry);
+	c->outq_len++;
+	server_flush_later(c->srv, c);
+	return 0;
+
+err_fds:
+	wire_close_fds(o->fds, o->nfds);
+	free(o->data);
+err_free:
+	free(o);
+	return r;
+}
+
+/*
+ * conn_fail -- answer with an error, then close once it is written
+ *
+ * For messages that break the protocol: the peer learns why, and nothing
+ * more is read from it.
+ */
+void conn_fail(struct conn *c, uint64_t id, int status, const char *why)
+{
+	Daxalloc__Envelope env = DAXALLOC__ENVELOPE__INIT;
+
+	if (c->state == CONN_CLOSING)
+		return;
+	c->srv->stats.bad_messages++;
+	log_info("session %llu (%s): %s; closing", (unsigned long long)c->session,
+		 c->name, why);
+	env.version = c->version ? c->version : PROTO_VERSION_MAX;
+	env.id = id;
+	env.status = status;
+	env.message = (char *)why;
+	conn_send(c, &env, NULL, 0);
+	conn_enter_state(c, CONN_CLOSING);
+	server_flush_later(c->srv, c);
+}
+
+/* conn_abort -- drop whatever is queued and close at the next flush */
+void conn_abort(struct conn *c, const char *why)
+{
+	struct conn_out *o;
+
+	if (why)
+		log_info("session %llu (%s): %s; closing",
+			 (unsigned long long)c->session, c->name, why);
+	while ((o = STAILQ_FIRST(&c->outq))) {
+		STAILQ_REMOVE_HEAD(&c->outq, entry);
+		conn_out_free(o);
+	}
+	c->outq_len = 0;
+	conn_enter_state(c, CONN_CLOSING);
+	server_flush_later(c->srv, c);
+}
+
+/* conn_flush -- write queued messages until done or the socket is full */
+void conn_flush(struct conn *c)
+{
+	struct conn_out *o;
+	int r;
+
+	while ((o = STAILQ_FIRST(&c->outq))) {
+		r = wire_send(c->fd, o->data, o->len, o->fds, o->nfds);
+		if (r == -EAGAIN || r == -ENOBUFS) {
+			ev_io_start(c->srv->loop, &c->wio);
+			return;
+		}
+		if (r < 0) {
+			/* The peer is gone; what it did not read is moot. */
+			conn_free(c);
+			return;
+		}
+		STAILQ_REMOVE_HEAD(&c->outq, entry);
+		c->outq_len--;
+		conn_out_free(o);
+	}
+	ev_io_stop(c->srv->loop, &c->wio);
+	if (c->state == CONN_CLOSING)
+		conn_free(c);
+}
+
+/* conn_free -- stop watching, close and release a connection */
+void conn_free(struct conn *c)
+{
+	struct server *srv = c->srv;
+	struct conn_out *o;
+
+	ev_io_stop(srv->loop, &c->rio);
+	ev_io_stop(srv->loop, &c->wio);
+	ev_timer_stop(srv->loop, &c->hello_timer);
+	while ((o = STAILQ_FIRST(&c->outq))) {
+		STAILQ_REMOVE_HEAD(&c->outq, entry);
+		conn_out_free(o);
+	}
+	if (c->in_flushq)
+		TAILQ_REMOVE(&srv->flushq, c, flush_entry);
+	TAILQ_REMOVE(&srv->conns, c, entry);
+	srv->nconns--;
+	log_debug("session %llu (%s): closed", (unsigned long long)c->session,
+		  c->name);
+	close(c->fd);
+	free(c);
+	/* A descriptor came free: accepting can go on if it was paused. */
+	server_accept_resume(srv);
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * dispatch.h -- request checks and the table of request handlers
+ */
+#ifndef DAXALLOCD_DISPATCH_H
+#define DAXALLOCD_DISPATCH_H
+
+#include <stdbool.h>
+
+#include "envelope.h"
+
+struct conn;
+
+#define DISPATCH_MSG_MAX 256
+
+/*
+ * What a handler fills in: the reply body (one of the union, pointed to by
+ * env.body), descriptors to attach, an explanation, and whether the
+ * connection must close after the reply.
+ */
+struct dispatch_reply {
+	Daxalloc__Envelope env;
+	union {
+		Daxalloc__HelloReply hello;
+		Daxalloc__StatusReply status;
+		Daxalloc__StatsReply stats;
+	} u;
+	int fds[1];
+	unsigned int nfds;
+	bool close;
+	char msg[DISPATCH_MSG_MAX];
+};
+
+typedef int (*dispatch_fn)(struct conn *c, const Daxalloc__Envelope *req,
+			   struct dispatch_reply *rep);
+
+void dispatch_request(struct conn *c, const Daxalloc__Envelope *req,
+		      unsigned int nfds);
+void dispatch_set_msg(struct dispatch_reply *rep, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+
+#endif /* DAXALLOCD_DISPATCH_H */

@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * server.c -- the daemon's event loop, its sockets and its connections
+ *
+ * One libev loop on one thread holds all state.  Each loop iteration reads
+ * requests and queues replies; the before-sleep hook then makes the
+ * iteration's changes durable and only after that writes the replies, so
+ * nothing is acknowledged before it is persisted.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "notify.h"
+#include "options.h"
+#include "server.h"
+#include "wire.h"
+
+/* How long accepting pauses after the process ran out of descriptors. */
+#define SERVER_ACCEPT_PAUSE_S 1.0
+
+/* server_uptime_ms -- milliseconds since server_init() */
+uint64_t server_uptime_ms(const struct server *s)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (uint64_t)(now.tv_sec - s->started.tv_sec) * 1000 +
+	       (uint64_t)((now.tv_nsec - s->started.tv_nsec) / 1000000);
+}
+
+/* server_flush_later -- write c's queue in this iteration's before-sleep */
+void server_flush_later(struct server *s, struct conn *c)
+{
+	if (c->in_flushq)
+		return;
+	TAILQ_INSERT_TAIL(&s->flushq, c, flush_entry);
+	c->in_flushq = true;
+}
+
+/*
+ * server_before_sleep_cb -- persist, then answer
+ *
+ * The order is the durability rule: the pool's journal commit (coming
+ * with the pool) goes first, replies after it.
+ */
+static void server_before_sleep_cb(struct ev_loop *loop, ev_prepare *w,
+				   int revents)
+{
+	struct server *s = w->data;
+	struct conn *c;
+
+	while ((c = TAILQ_FIRST(&s->flushq))) {
+		TAILQ_REMOVE(&s->flushq, c, flush_entry);
+		c->in_flushq = false;
+		conn_flush(c); /* may free c */
+	}
+}
+
+/*
+ * server_accept_pause -- out of descriptors: shed one client, wait a bit
+ *
+ * Without a pause the listening socket stays readable and the loop would
+ * spin on EMFILE.  The reserve descriptor is spent to accept and close the
+ * connection at the head of the queue, so that client learns at once
+ * instead of waiting in the backlog.
+ */
+void server_accept_pause(struct server *s)
+{
+	unsigned int k;
+	int fd;
+
+	if (s->reserve_fd >= 0) {
+		close(s->reserve_fd);
+		s->reserve_fd = -1;
+	}
+	for (k = 0; k < CONN_KIND_COUNT; k++) {
+		fd = accept4(s->listeners[k].fd, NULL, NULL, SOCK_CLOEXEC);
+		if (fd >= 0) {
+			close(fd);
+			break;
+		}
+	}
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	if (s->accept_paused)
+		return;
+	log_warn("out of file descriptors with %u connections: pausing accept",
+		 s->nconns);
+	s->accept_paused = true;
+	for (k = 0; k < CONN_KIND_COUNT; k++)
+		listener_stop(&s->listeners[k]);
+	ev_timer_set(&s->accept_resume, SERVER_ACCEPT_PAUSE_S, 0.);
+	ev_timer_start(s->loop, &s->accept_resume);
+}
+
+/* server_accept_resume -- start accepting again after a pause */
+void server_accept_resume(struct server *s)
+{
+	unsigned int k;
+
+	if (!s->accept_paused)
+		return;
+	s->accept_paused = false;
+	ev_timer_stop(s->loop, &s->accept_resume);
+	if (s->reserve_fd < 0)
+		s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	for (k = 0; k < CONN_KIND_COUNT; k++)
+		listener_start(&s->listeners[k]);
+}
+
+static void server_accept_resume_cb(struct ev_loop *loop, ev_timer *w,
+				    int revents)
+{
+	server_accept_resume(w->data);
+}
+
+/* server_signal_cb -- SIGTERM and SIGINT stop the loop; SIGHUP is noted */
+static void server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
+{
+	struct server *s = w->data;
+
+	if (w->signum == SIGHUP) {
+		log_notice("SIGHUP: nothing to reload yet");
+		return;
+	}
+	log_notice("%s: shutting down", strsignal(w->signum));
+	notify_stopping();
+	ev_break(loop, EVBREAK_ALL);
+	s->exit_status = 0;
+}
+
+/* server_admin_gid -- resolve the admin group name, if one is configured */
+static int server_admin_gid(const char *name, gid_t *gid)
+{
+	struct group *gr;
+
+	*gid = (gid_t)-1;
+	if (!name)
+		return 0;
+	errno = 0;
+	gr = getgrnam(name);
+	if (!gr) {
+		log_err("admin group '%s' does not exist", name);
+		return errno ? -errno : -ENOENT;
+	}
+	*gid = gr->gr_gid;
+	return 0;
+}
+
+/* server_init -- open the sockets and set up the loop; nothing runs yet */
+int server_init(struct server *s, const struct options *opts)
+{
+	static const mode_t modes[CONN_KIND_COUNT] = {
+		[CONN_CLIENT] = 0660,
+		[CONN_CONTROL] = 0600,
+	};
+	const char *paths[CONN_KIND_COUNT] = {
+		[CONN_CLIENT] = opts->socket_path,
+		[CONN_CONTROL] = opts->control_path,
+	};
+	unsigned int k;
+	int r;
+
+	memset(s, 0, sizeof(*s));
+	s->opts = opts;
+	s->reserve_fd = -1;
+	s->exit_status = 1;
+	TAILQ_INIT(&s->conns);
+	TAILQ_INIT(&s->flushq);
+	for (k = 0; k < CONN_KIND_COUNT; k++)
+		s->listeners[k].fd = -1;
+	clock_gettime(CLOCK_MONOTONIC, &s->started);
+
+	r = server_admin_gid(opts->admin_group, &s->admin_gid);
+	if (r < 0)
+		return r;
+	s->rxbuf = malloc(WIRE_MSG_MAX);
+	if (!s->rxbuf)
+		return -ENOMEM;
+	s->loop = ev_default_loop(EVFLAG_AUTO | EVFLAG_NOSIGMASK);
+	if (!s->loop) {
+		log_err("cannot create the event loop");
+		r = -ENOMEM;
+		goto err_buf;
+	}
+	for (k = 0; k < CONN_KIND_COUNT; k++) {
+		r = listener_open(&s->listeners[k], s, k, paths[k], modes[k]);
+		if (r < 0)
+			goto err_listeners;
+	}
+	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+
+	ev_signal_init(&s->sigterm, server_signal_cb, SIGTERM);
+	ev_signal_init(&s->sigint, server_signal_cb, SIGINT);
+	ev_signal_init(&s->sighup, server_signal_cb, SIGHUP);
+	s->sigterm.data = s->sigint.data = s->sighup.data = s;
+	ev_prepare_init(&s->before_sleep, server_before_sleep_cb);
+	s->before_sleep.data = s;
+	ev_timer_init(&s->accept_resume, server_accept_resume_cb, 0., 0.);
+	s->accept_resume.data = s;
+	return 0;
+
+err_listeners:
+	while (k-- > 0)
+		listener_close(&s->listeners[k]);
+	ev_loop_destroy(s->loop);
+	s->loop = NULL;
+err_buf:
+	free(s->rxbuf);
+	s->rxbuf = NULL;
+	return r;
+}
+
+/* server_run -- serve until a signal stops us; returns the exit status */
+int server_run(struct server *s)
+{
+	unsigned int k;
+
+	ev_signal_start(s->loop, &s->sigterm);
+	ev_signal_start(s->loop, &s->sigint);
+	ev_signal_start(s->loop, &s->sighup);
+	ev_prepare_start(s->loop, &s->before_sleep);
+	for (k = 0; k < CONN_KIND_COUNT; k++)
+		listener_start(&s->listeners[k]);
+
+	notify_ready("serving");
+	log_notice("daxallocd ready (pid %d)", (int)getpid());
+	ev_run(s->loop, 0);
+	return s->exit_status;
+}
+
+/* server_fini -- close every connection and socket */
+void server_fini(struct server *s)
+{
+	struct conn *c;
+	unsigned int k;
+
+	if (!s->loop)
+		return;
+	/* Best effort: give queued replies one chance before closing. */
+	while ((c = TAILQ_FIRST(&s->conns))) {
+		conn_enter_state(c, CONN_CLOSING);
+		conn_flush(c);
+		if (TAILQ_FIRST(&s->conns) == c)
+			conn_free(c);
+	}
+	for (k = 0; k < CONN_KIND_COUNT; k++)
+		listener_close(&s->listeners[k]);
+	if (s->reserve_fd >= 0)
+		close(s->reserve_fd);
+	ev_loop_destroy(s->loop);
+	s->loop = NULL;
+	free(s->rxbuf);
+	s->rxbuf = NULL;
+}

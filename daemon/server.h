@@ -1,0 +1,60 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * server.h -- the daemon's event loop, its sockets and its connections
+ */
+#ifndef DAXALLOCD_SERVER_H
+#define DAXALLOCD_SERVER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/queue.h>
+#include <time.h>
+
+#include <ev.h>
+
+#include "conn.h"
+#include "listener.h"
+
+struct options;
+
+/* Counters shown by daxallocctl stats. */
+struct server_stats {
+	uint64_t requests;
+	uint64_t errors;
+	uint64_t connections_total;
+	uint64_t bad_messages;
+};
+
+struct server {
+	struct ev_loop *loop;
+	const struct options *opts;
+	struct listener listeners[CONN_KIND_COUNT];
+	gid_t admin_gid; /* (gid_t)-1: no admin group */
+
+	TAILQ_HEAD(, conn) conns;
+	TAILQ_HEAD(, conn) flushq; /* connections with replies to write */
+	unsigned int nconns;
+	uint64_t next_session;
+
+	ev_signal sigterm, sigint, sighup;
+	ev_prepare before_sleep;
+	ev_timer accept_resume;
+	bool accept_paused;
+	int reserve_fd; /* spent to shed a connection on EMFILE */
+
+	struct timespec started; /* CLOCK_MONOTONIC */
+	struct server_stats stats;
+	void *rxbuf; /* one receive buffer of WIRE_MSG_MAX bytes */
+	int exit_status;
+};
+
+int server_init(struct server *s, const struct options *opts);
+int server_run(struct server *s);
+void server_fini(struct server *s);
+
+void server_accept_pause(struct server *s);
+void server_accept_resume(struct server *s);
+void server_flush_later(struct server *s, struct conn *c);
+uint64_t server_uptime_ms(const struct server *s);
+
+#endif /* DAXALLOCD_SERVER_H */
