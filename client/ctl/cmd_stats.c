@@ -19,11 +19,11 @@ int cmd_stats(struct ctl *ctl, int argc, char **argv)
 	Daxalloc__Envelope req = DAXALLOC__ENVELOPE__INIT, *resp;
 	Daxalloc__StatsRequest body = DAXALLOC__STATS_REQUEST__INIT;
 	const Daxalloc__StatsReply *st;
-	int r;
+	int exit_status, r;
 
-	r = ctl_parse_common(ctl, argc, argv, cmd_stats_usage);
+	r = ctl_parse_common(ctl, argc, argv, cmd_stats_usage, &exit_status);
 	if (r < 0)
-		return -r;
+		return exit_status;
 	if (r < argc) {
 		fputs(cmd_stats_usage, stderr);
 		return CTL_EXIT_USAGE;

@@ -52,11 +52,11 @@ int cmd_status(struct ctl *ctl, int argc, char **argv)
 {
 	Daxalloc__Envelope req = DAXALLOC__ENVELOPE__INIT, *resp;
 	Daxalloc__StatusRequest body = DAXALLOC__STATUS_REQUEST__INIT;
-	int r;
+	int exit_status, r;
 
-	r = ctl_parse_common(ctl, argc, argv, cmd_status_usage);
+	r = ctl_parse_common(ctl, argc, argv, cmd_status_usage, &exit_status);
 	if (r < 0)
-		return -r;
+		return exit_status;
 	if (r < argc) {
 		fputs(cmd_status_usage, stderr);
 		return CTL_EXIT_USAGE;

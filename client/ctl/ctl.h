@@ -36,7 +36,7 @@ struct ctl_cmd {
 };
 
 int ctl_parse_common(struct ctl *ctl, int argc, char **argv,
-		     const char *usage);
+		     const char *usage, int *exit_status);
 int ctl_call(struct ctl *ctl, Daxalloc__Envelope *req,
 	     Daxalloc__Envelope **resp);
 void ctl_print_json(json_object *obj);

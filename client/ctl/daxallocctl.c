@@ -47,9 +47,11 @@ static void ctl_usage(FILE *f)
 /*
  * ctl_parse_common -- a command's own options: --json and --help
  *
- * Returns optind for the command's operands, or -CTL_EXIT_* to exit.
+ * Returns optind for the command's operands, or -1 when the command must
+ * exit at once with *exit_status (after --help, or on a usage error).
  */
-int ctl_parse_common(struct ctl *ctl, int argc, char **argv, const char *usage)
+int ctl_parse_common(struct ctl *ctl, int argc, char **argv, const char *usage,
+		     int *exit_status)
 {
 	static const struct option opts[] = {
 		{ "json", no_argument, NULL, 'j' },
@@ -58,7 +60,8 @@ int ctl_parse_common(struct ctl *ctl, int argc, char **argv, const char *usage)
 	};
 	int c;
 
-	optind = 1;
+	/* 0, not 1: glibc re-initialises getopt, as main() already used it. */
+	optind = 0;
 	while ((c = getopt_long(argc, argv, "jh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'j':
@@ -66,10 +69,12 @@ int ctl_parse_common(struct ctl *ctl, int argc, char **argv, const char *usage)
 			break;
 		case 'h':
 			fputs(usage, stdout);
-			return -CTL_EXIT_OK;
+			*exit_status = CTL_EXIT_OK;
+			return -1;
 		default:
 			fputs(usage, stderr);
-			return -CTL_EXIT_USAGE;
+			*exit_status = CTL_EXIT_USAGE;
+			return -1;
 		}
 	}
 	return optind;

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# deps.sh -- install the Debian 12 packages daxallocd needs to build and run.
+#
+# Idempotent and quick when everything is there: it asks dpkg first and only
+# calls apt-get for what is missing.  Uses sudo when not run as root.
+set -euo pipefail
+
+packages=(
+    build-essential cmake pkg-config
+    protobuf-c-compiler libprotobuf-c-dev
+    libev-dev
+    libpmem2-dev libndctl-dev libdaxctl-dev
+    libsystemd-dev
+    libjson-c-dev libinih-dev libbsd-dev uuid-dev
+    libcunit1-dev
+)
+
+missing=()
+for p in "${packages[@]}"; do
+    status=$(dpkg-query -W -f='${db:Status-Status}' "$p" 2>/dev/null || true)
+    [ "$status" = installed ] || missing+=("$p")
+done
+
+if [ ${#missing[@]} -eq 0 ]; then
+    echo "deps: all ${#packages[@]} packages present"
+    exit 0
+fi
+
+sudo=
+if [ "$(id -u)" -ne 0 ]; then
+    command -v sudo >/dev/null || { echo "deps: need root or sudo to install: ${missing[*]}" >&2; exit 1; }
+    sudo=sudo
+fi
+echo "deps: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq --no-install-recommends "${missing[@]}"

@@ -1,0 +1,269 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * harness.c -- start the real daxallocd for integration tests
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "harness.h"
+
+/* harness_now_ms -- a monotonic clock in milliseconds */
+static long long harness_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* harness_init -- make a temporary folder and a notify socket in it */
+int harness_init(struct harness *h)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	const char *tmp = getenv("TMPDIR");
+
+	memset(h, 0, sizeof(*h));
+	h->pid = -1;
+	if (!tmp || strlen(tmp) > sizeof(h->dir) - 24)
+		tmp = "/tmp";
+	snprintf(h->dir, sizeof(h->dir), "%s/daxalloc-test.XXXXXX", tmp);
+	if (!mkdtemp(h->dir))
+		return -errno;
+	snprintf(h->sock, sizeof(h->sock), "%s/daxalloc.sock", h->dir);
+	snprintf(h->ctl, sizeof(h->ctl), "%s/control.sock", h->dir);
+	snprintf(h->notify, sizeof(h->notify), "%s/notify", h->dir);
+	snprintf(h->log, sizeof(h->log), "%s/daxallocd.log", h->dir);
+
+	h->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (h->notify_fd < 0)
+		return -errno;
+	strcpy(sa.sun_path, h->notify);
+	if (bind(h->notify_fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		return -errno;
+	return 0;
+}
+
+/*
+ * harness_start -- start daxallocd on the harness's sockets, wait for READY
+ *
+ * extra holds further arguments (NULL-terminated, may be NULL).  Its
+ * output goes to h->log.  Returns 0 once READY=1 arrived.
+ */
+int harness_start(struct harness *h, const char *const *extra)
+{
+	const char *bin = getenv("DAXALLOCD");
+	const char *argv[32];
+	int n = 0, fd;
+
+	if (!bin)
+		bin = "daxallocd";
+	argv[n++] = bin;
+	argv[n++] = "--socket";
+	argv[n++] = h->sock;
+	argv[n++] = "--control-socket";
+	argv[n++] = h->ctl;
+	argv[n++] = "--log-level";
+	argv[n++] = "debug";
+	while (extra && *extra && n < 30)
+		argv[n++] = *extra++;
+	argv[n] = NULL;
+
+	h->pid = fork();
+	if (h->pid < 0)
+		return -errno;
+	if (h->pid == 0) {
+		fd = open(h->log, O_WRONLY | O_CREAT | O_APPEND, 0644);
+		if (fd >= 0) {
+			dup2(fd, 1);
+			dup2(fd, 2);
+		}
+		setenv("NOTIFY_SOCKET", h->notify, 1);
+		execv(bin, (char *const *)argv);
+		execvp(bin, (char *const *)argv);
+		_exit(127);
+	}
+	return harness_wait_notify(h, "READY=1", 10000);
+}
+
+/* harness_wait_notify -- wait for a notify datagram that contains what */
+int harness_wait_notify(struct harness *h, const char *what, int timeout_ms)
+{
+	long long end = harness_now_ms() + timeout_ms;
+	char buf[1024];
+	ssize_t n;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = h->notify_fd, .events = POLLIN };
+		long long left = end - harness_now_ms();
+
+		if (left <= 0)
+			return -ETIMEDOUT;
+		if (poll(&pfd, 1, left > 200 ? 200 : (int)left) == 0) {
+			/* A daemon that died will never say it. */
+			if (h->pid > 0 && !harness_alive(h))
+				return -ESRCH;
+			continue;
+		}
+		n = recv(h->notify_fd, buf, sizeof(buf) - 1, 0);
+		if (n < 0)
+			return -errno;
+		buf[n] = '\0';
+		if (strstr(buf, what))
+			return 0;
+	}
+}
+
+/* harness_alive -- is the daemon still running (not even a zombie)? */
+bool harness_alive(struct harness *h)
+{
+	int status;
+
+	if (h->pid <= 0)
+		return false;
+	if (waitpid(h->pid, &status, WNOHANG) == h->pid) {
+		h->pid = -1;
+		return false;
+	}
+	return true;
+}
+
+/*
+ * harness_stop -- send sig and reap the daemon within 10 s
+ *
+ * *status gets the raw wait status.  SIGKILL follows a timeout.
+ */
+int harness_stop(struct harness *h, int sig, int *status)
+{
+	long long end = harness_now_ms() + 10000;
+	int st = 0;
+
+	if (h->pid <= 0)
+		return -ESRCH;
+	kill(h->pid, sig);
+	while (waitpid(h->pid, &st, WNOHANG) == 0) {
+		if (harness_now_ms() > end) {
+			kill(h->pid, SIGKILL);
+			waitpid(h->pid, &st, 0);
+			h->pid = -1;
+			return -ETIMEDOUT;
+		}
+		usleep(10000);
+	}
+	h->pid = -1;
+	if (status)
+		*status = st;
+	return 0;
+}
+
+/* harness_rm_rf -- remove the temporary folder (one level deep is enough) */
+static void harness_rm_rf(const char *dir)
+{
+	struct dirent *de;
+	char path[PATH_MAX * 2];
+	DIR *d = opendir(dir);
+
+	if (!d)
+		return;
+	while ((de = readdir(d))) {
+		if (!strcmp(de->d_name, ".") || !strcmp(de->d_name, ".."))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s", dir, de->d_name);
+		unlink(path);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
+/* harness_fini -- stop a daemon still running and clean up */
+void harness_fini(struct harness *h)
+{
+	if (h->pid > 0)
+		harness_stop(h, SIGKILL, NULL);
+	if (h->notify_fd > 0)
+		close(h->notify_fd);
+	/* Keep the folder (and the daemon's log) when asked, for debugging. */
+	if (!getenv("DAXALLOC_KEEP_TEST_DIR"))
+		harness_rm_rf(h->dir);
+}
+
+/*
+ * harness_run -- run argv to completion, capturing stdout (and stderr)
+ *
+ * out receives at most cap-1 bytes, NUL-terminated; *status the exit code
+ * (or 128 + signal).
+ */
+int harness_run(const char *const *argv, char *out, size_t cap, int *status)
+{
+	size_t len = 0;
+	int pfd[2], st;
+	ssize_t n;
+	pid_t pid;
+
+	if (pipe2(pfd, O_CLOEXEC) < 0)
+		return -errno;
+	pid = fork();
+	if (pid < 0)
+		return -errno;
+	if (pid == 0) {
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		execv(argv[0], (char *const *)argv);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while ((n = read(pfd[0], out + len, cap - 1 - len)) > 0) {
+		len += (size_t)n;
+		if (len == cap - 1)
+			break;
+	}
+	out[len] = '\0';
+	close(pfd[0]);
+	waitpid(pid, &st, 0);
+	*status = WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+	return 0;
+}
+
+/* harness_ctl -- run daxallocctl -s <control socket> args... */
+int harness_ctl(struct harness *h, const char *const *args, char *out,
+		size_t cap, int *status)
+{
+	const char *bin = getenv("DAXALLOCCTL");
+	const char *argv[32];
+	int n = 0;
+
+	argv[n++] = bin ? bin : "daxallocctl";
+	argv[n++] = "--socket";
+	argv[n++] = h->ctl;
+	while (args && *args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	return harness_run(argv, out, cap, status);
+}
+
+/* harness_count_fds -- how many descriptors this process has open */
+int harness_count_fds(void)
+{
+	struct dirent *de;
+	DIR *d = opendir("/proc/self/fd");
+	int n = 0;
+
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n - 1; /* the DIR's own descriptor */
+}

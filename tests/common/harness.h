@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * harness.h -- start the real daxallocd for integration tests
+ *
+ * The daemon runs as a child process on a temporary folder; readiness is
+ * learnt the way systemd learns it, from READY=1 on a NOTIFY_SOCKET that
+ * the harness owns.  Binaries come from $DAXALLOCD and $DAXALLOCCTL, which
+ * CTest sets.
+ */
+#ifndef DAXALLOC_HARNESS_H
+#define DAXALLOC_HARNESS_H
+
+#include <limits.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Socket paths must fit sockaddr_un, so the folder's name stays short. */
+struct harness {
+	char dir[80];
+	char sock[PATH_MAX];
+	char ctl[PATH_MAX];
+	char notify[PATH_MAX];
+	char log[PATH_MAX];
+	pid_t pid;
+	int notify_fd;
+};
+
+int harness_init(struct harness *h);
+int harness_start(struct harness *h, const char *const *extra);
+int harness_wait_notify(struct harness *h, const char *what, int timeout_ms);
+int harness_stop(struct harness *h, int sig, int *status);
+bool harness_alive(struct harness *h);
+void harness_fini(struct harness *h);
+
+int harness_run(const char *const *argv, char *out, size_t cap, int *status);
+int harness_ctl(struct harness *h, const char *const *args, char *out,
+		size_t cap, int *status);
+int harness_count_fds(void);
+
+#endif /* DAXALLOC_HARNESS_H */
