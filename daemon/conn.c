@@ -175,9 +175,11 @@ int conn_accept(struct server *srv, int fd, enum conn_kind kind)
 	struct conn *c;
 
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
-		log_warn("SO_PEERCRED: %s", strerror(errno));
+		int err = errno;
+
+		log_warn("SO_PEERCRED: %s", strerror(err));
 		close(fd);
-		return -errno;
+		return -err;
 	}
 	c = calloc(1, sizeof(*c));
 	if (!c) {

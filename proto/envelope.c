@@ -3,6 +3,7 @@
  * envelope.c -- protobuf Envelope encoding, decoding and classification
  */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 
@@ -85,12 +86,54 @@ int envelope_pack(const Daxalloc__Envelope *env, void **buf, size_t *len)
 }
 
 /*
+ * envelope_has_unknown -- does m or any message inside it hold unknown fields?
+ *
+ * Walks message-typed fields through the descriptors.  A oneof member is
+ * looked at only when it is the active case: the members share storage.
+ */
+static bool envelope_has_unknown(const ProtobufCMessage *m)
+{
+	const ProtobufCMessageDescriptor *d = m->descriptor;
+	const uint8_t *base = (const uint8_t *)m;
+	unsigned int i;
+	size_t j;
+
+	if (m->n_unknown_fields)
+		return true;
+	for (i = 0; i < d->n_fields; i++) {
+		const ProtobufCFieldDescriptor *f = &d->fields[i];
+
+		if (f->type != PROTOBUF_C_TYPE_MESSAGE)
+			continue;
+		if ((f->flags & PROTOBUF_C_FIELD_FLAG_ONEOF) &&
+		    *(const uint32_t *)(base + f->quantifier_offset) != f->id)
+			continue;
+		if (f->label == PROTOBUF_C_LABEL_REPEATED) {
+			size_t n = *(const size_t *)(base + f->quantifier_offset);
+			ProtobufCMessage *const *arr =
+				*(ProtobufCMessage *const *const *)(base + f->offset);
+
+			for (j = 0; j < n; j++)
+				if (arr[j] && envelope_has_unknown(arr[j]))
+					return true;
+		} else {
+			const ProtobufCMessage *sub =
+				*(const ProtobufCMessage *const *)(base + f->offset);
+
+			if (sub && envelope_has_unknown(sub))
+				return true;
+		}
+	}
+	return false;
+}
+
+/*
  * envelope_unpack -- decode one datagram into a new Envelope
  *
  * The size bound comes first: it caps what protobuf-c will allocate for
  * repeated fields before we look at anything.  Unknown fields are refused
- * at the envelope level: within one protocol version both sides know every
- * field, and protobuf-c would otherwise accept even field number 0.
+ * at every depth: within one protocol version both sides know every field,
+ * and protobuf-c would otherwise accept even field number 0.
  */
 int envelope_unpack(const void *buf, size_t len, Daxalloc__Envelope **env)
 {
@@ -101,7 +144,7 @@ int envelope_unpack(const void *buf, size_t len, Daxalloc__Envelope **env)
 	e = daxalloc__envelope__unpack(NULL, len, buf);
 	if (!e)
 		return -EBADMSG;
-	if (e->base.n_unknown_fields) {
+	if (envelope_has_unknown(&e->base)) {
 		daxalloc__envelope__free_unpacked(e, NULL);
 		return -EBADMSG;
 	}

@@ -11,8 +11,10 @@
 #define DAXALLOC_TESTS_UNIT_H
 
 #include <dirent.h>
+#include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/types.h>
 
 #include <CUnit/Basic.h>
 #include <CUnit/CUnit.h>
@@ -97,8 +99,8 @@ static inline int unit_main(const char *suite_name, CU_InitializeFunc init,
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	if (CU_basic_run_tests() != CUE_SUCCESS)
 		goto err_registry;
-	failures = CU_get_number_of_failures() +
-		   CU_get_number_of_suites_failed();
+	failures =
+		CU_get_number_of_failures() + CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	return failures ? 1 : 0;
 
