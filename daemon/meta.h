@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * meta.h -- the on-device metadata: superblocks, state record, redo journal
+ *
+ * meta knows where records live and how to change them atomically; what
+ * the records mean is the pool's business (pool.c).
+ */
+#ifndef DAXALLOCD_META_H
+#define DAXALLOCD_META_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "format.h"
+
+struct device;
+
+/* Limits of the table sizes computed from the device. */
+#define META_MAX_EXTENT_SLOTS (1ULL << 22)
+#define META_JOURNAL_SIZE (1ULL << 20)
+#define META_PIN_SLOTS 65536ULL
+
+struct meta_stats {
+	uint64_t commits;
+	uint64_t entries;
+	uint64_t bytes;
+};
+
+struct meta {
+	struct device *dev;
+	uint8_t *base; /* the device mapping */
+	struct fmt_superblock sb;
+	struct fmt_state state; /* current; staged at commit when dirty */
+	bool state_dirty;
+
+	/* The transaction being built: entries exactly as the journal holds them. */
+	uint8_t *txn;
+	size_t txn_bytes;
+	size_t txn_cap;
+	uint32_t txn_entries;
+	uint64_t seq;
+
+	bool replayed;	   /* start-up replayed a journal transaction */
+	bool was_clean;	   /* the superblock said: clean shutdown */
+	bool usc_changed;  /* unsafe shutdowns happened since last start */
+	struct meta_stats stats;
+};
+
+uint32_t meta_crc(const void *buf, size_t len);
+int meta_format(struct device *dev, uint64_t unit, struct meta **out);
+int meta_open(struct device *dev, struct meta **out);
+int meta_mark_open(struct meta *m);
+void meta_close(struct meta *m, bool clean);
+
+int meta_begin(struct meta *m, size_t bytes);
+int meta_stage(struct meta *m, uint64_t offset, const void *data, uint32_t len);
+int meta_commit(struct meta *m);
+bool meta_pending(const struct meta *m);
+
+const void *meta_at(const struct meta *m, uint64_t offset);
+uint64_t meta_extent_off(const struct meta *m, uint64_t slot);
+
+#endif /* DAXALLOCD_META_H */

@@ -1,0 +1,839 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * pool.c -- a pool: the device, its metadata, its extents and free space
+ *
+ * Memory is the working copy; the metadata on the device is the durable
+ * one.  An operation checks everything that can fail first, then changes
+ * memory and stages its records in the journal, so it never has to be
+ * undone halfway.  Start-up rebuilds memory from the records in one pass
+ * over the used part of the extent table (linear in metadata, not in the
+ * device size) and verifies every invariant before serving.
+ */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "alloc.h"
+#include "device.h"
+#include "log.h"
+#include "meta.h"
+#include "pool.h"
+
+static int extent_id_cmp(const struct extent *a, const struct extent *b)
+{
+	return a->rec.id < b->rec.id ? -1 : a->rec.id > b->rec.id;
+}
+
+static int extent_off_cmp(const struct extent *a, const struct extent *b)
+{
+	return a->rec.offset < b->rec.offset ? -1 :
+					       a->rec.offset > b->rec.offset;
+}
+
+/* As in alloc.c: libbsd's cdefs leave __unused to us, for these only. */
+#ifndef __unused
+#define __unused __attribute__((__unused__))
+#define POOL_DEFINED_UNUSED
+#endif
+RB_GENERATE_STATIC(extent_ids, extent, id_entry, extent_id_cmp)
+RB_GENERATE_STATIC(extent_offs, extent, off_entry, extent_off_cmp)
+#ifdef POOL_DEFINED_UNUSED
+#undef __unused
+#undef POOL_DEFINED_UNUSED
+#endif
+
+/* pool_unit -- the allocation unit */
+static uint64_t pool_unit(const struct pool *p)
+{
+	return p->meta->sb.unit;
+}
+
+/* pool_seal -- compute a record's checksum */
+static void pool_seal(struct fmt_extent *rec)
+{
+	rec->checksum = meta_crc(rec, offsetof(struct fmt_extent, checksum));
+}
+
+/* pool_stage_extent -- stage slot's new content (the record, or zeroes) */
+static int pool_stage_extent(struct pool *p, uint64_t slot,
+			     const struct fmt_extent *rec)
+{
+	static const struct fmt_extent zero;
+
+	return meta_stage(p->meta, meta_extent_off(p->meta, slot),
+			  rec ? rec : &zero, sizeof(zero));
+}
+
+/* pool_find -- the extent with this id, or NULL */
+struct extent *pool_find(struct pool *p, uint64_t id)
+{
+	struct extent key;
+
+	key.rec.id = id;
+	return RB_FIND(extent_ids, &p->ids, &key);
+}
+
+/* pool_first -- the extent at the lowest offset, or NULL */
+struct extent *pool_first(struct pool *p)
+{
+	return RB_MIN(extent_offs, &p->offs);
+}
+
+/* pool_next -- the extent after e in offset order, or NULL */
+struct extent *pool_next(struct pool *p, struct extent *e)
+{
+	return RB_NEXT(extent_offs, &p->offs, e);
+}
+
+/* pool_slot_get -- an unused extent slot, the lowest recently freed first */
+static int pool_slot_get(struct pool *p, uint64_t *slot)
+{
+	if (p->nfree_slots) {
+		*slot = p->free_slots[--p->nfree_slots];
+		return 0;
+	}
+	if (p->meta->state.extent_hwm >= p->meta->sb.extent_slots)
+		return -ENOSPC;
+	*slot = p->meta->state.extent_hwm++;
+	p->meta->state_dirty = true;
+	return 0;
+}
+
+/* pool_slot_put -- remember an unused slot below the high-water mark */
+static void pool_slot_put(struct pool *p, uint64_t slot)
+{
+	/* The stack has room for every slot: sized at open. */
+	p->free_slots[p->nfree_slots++] = slot;
+}
+
+/* pool_is_pow2 -- a power of two? */
+static bool pool_is_pow2(uint64_t v)
+{
+	return v && !(v & (v - 1));
+}
+
+/*
+ * pool_alloc -- a new extent of at least size bytes
+ *
+ * size is rounded up to the unit; align (0: the unit) must be a power of
+ * two.  Returns -EINVAL, -ENOSPC (no contiguous run, or the extent table is
+ * full), -ENAMETOOLONG or -ENOMEM.
+ */
+int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
+	       const struct pool_attr *attr, struct extent **out)
+{
+	uint64_t unit = pool_unit(p), len, offset, slot;
+	size_t name_len = attr->name ? strlen(attr->name) : 0;
+	struct extent *e;
+	int r;
+
+	if (size == 0 || size > p->meta->sb.data_size)
+		return size ? -ENOSPC : -EINVAL;
+	if (align && (!pool_is_pow2(align) || align > p->meta->sb.data_size))
+		return -EINVAL;
+	if (name_len > FMT_NAME_MAX)
+		return -ENAMETOOLONG;
+	len = (size + unit - 1) / unit * unit;
+	if (align < unit)
+		align = unit;
+	r = meta_begin(p->meta, sizeof(struct fmt_extent));
+	if (r < 0)
+		return r;
+	e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	r = alloc_reserve(p->alloc, len, align, &offset);
+	if (r < 0)
+		goto err_free;
+	r = pool_slot_get(p, &slot);
+	if (r < 0)
+		goto err_release;
+
+	e->slot = slot;
+	e->rec.id = p->meta->state.next_extent_id++;
+	p->meta->state_dirty = true;
+	e->rec.offset = offset;
+	e->rec.length = len;
+	e->rec.uid = (uint32_t)attr->uid;
+	e->rec.gid = (uint32_t)attr->gid;
+	e->rec.mode = attr->mode;
+	e->rec.flags = attr->flags;
+	e->rec.owner_pid = (uint32_t)attr->owner_pid;
+	e->rec.owner_start = attr->owner_start;
+	e->rec.name_len = (uint32_t)name_len;
+	if (name_len)
+		memcpy(e->rec.name, attr->name, name_len);
+	pool_seal(&e->rec);
+	/* Cannot fail: meta_begin() made room. */
+	pool_stage_extent(p, slot, &e->rec);
+
+	RB_INSERT(extent_ids, &p->ids, e);
+	RB_INSERT(extent_offs, &p->offs, e);
+	p->nextents++;
+	p->used_bytes += len;
+	*out = e;
+	return 0;
+
+err_release:
+	alloc_release(p->alloc, offset, len);
+err_free:
+	free(e);
+	return r;
+}
+
+/*
+ * pool_delete -- free an extent at once
+ *
+ * Space goes straight back to free space here; the quarantine rule sits in
+ * front of this call once leases and pins exist.
+ */
+int pool_delete(struct pool *p, uint64_t id)
+{
+	struct extent *e = pool_find(p, id);
+	int r;
+
+	if (!e)
+		return -ENOENT;
+	r = meta_begin(p->meta, sizeof(struct fmt_extent));
+	if (r < 0)
+		return r;
+	r = alloc_release(p->alloc, e->rec.offset, e->rec.length);
+	if (r < 0)
+		return r;
+	pool_stage_extent(p, e->slot, NULL);
+	RB_REMOVE(extent_ids, &p->ids, e);
+	RB_REMOVE(extent_offs, &p->offs, e);
+	pool_slot_put(p, e->slot);
+	p->nextents--;
+	p->used_bytes -= e->rec.length;
+	free(e);
+	return 0;
+}
+
+/*
+ * pool_truncate -- shrink an extent (freeing the tail) or grow it in place
+ *
+ * Growing needs the units right after the extent to be free: -ENOSPC
+ * otherwise; an extent never moves.
+ */
+int pool_truncate(struct pool *p, uint64_t id, uint64_t size)
+{
+	struct extent *e = pool_find(p, id);
+	uint64_t unit = pool_unit(p), len;
+	int r;
+
+	if (!e)
+		return -ENOENT;
+	if (size == 0)
+		return -EINVAL;
+	len = (size + unit - 1) / unit * unit;
+	if (len < size)
+		return -EINVAL;
+	if (len == e->rec.length)
+		return 0;
+	r = meta_begin(p->meta, sizeof(struct fmt_extent));
+	if (r < 0)
+		return r;
+	if (len < e->rec.length)
+		r = alloc_release(p->alloc, e->rec.offset + len,
+				  e->rec.length - len);
+	else if (e->rec.offset + len < e->rec.offset ||
+		 e->rec.offset + len > p->meta->sb.data_offset +
+					       p->meta->sb.data_size)
+		r = -ENOSPC;
+	else
+		r = alloc_claim(p->alloc, e->rec.offset + e->rec.length,
+				len - e->rec.length);
+	if (r == -EBUSY)
+		r = -ENOSPC;
+	if (r < 0)
+		return r;
+	p->used_bytes = p->used_bytes - e->rec.length + len;
+	e->rec.length = len;
+	pool_seal(&e->rec);
+	pool_stage_extent(p, e->slot, &e->rec);
+	return 0;
+}
+
+/* pool_commit -- make every staged change durable */
+int pool_commit(struct pool *p)
+{
+	return meta_commit(p->meta);
+}
+
+/* pool_get_stats -- figures for status and tests */
+void pool_get_stats(const struct pool *p, struct pool_stats *st)
+{
+	const struct fmt_superblock *sb = &p->meta->sb;
+
+	st->device_size = p->dev->size;
+	st->unit = sb->unit;
+	st->data_offset = sb->data_offset;
+	st->data_size = sb->data_size;
+	st->free_bytes = alloc_free_bytes(p->alloc);
+	st->largest_free = alloc_largest_free(p->alloc);
+	st->free_runs = alloc_free_runs(p->alloc);
+	st->used_bytes = p->used_bytes;
+	st->bad_bytes = p->bad_bytes;
+	st->extents = p->nextents;
+	st->extent_slots = sb->extent_slots;
+	st->next_extent_id = p->meta->state.next_extent_id;
+}
+
+/* pool_finding -- report one finding through fn, printf-style */
+static void __attribute__((format(printf, 3, 4)))
+pool_finding(pool_finding_fn fn, void *arg, const char *fmt, ...)
+{
+	char buf[512];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (fn)
+		fn(arg, buf);
+}
+
+/* One step of the sweep over the data area: the next covered range. */
+struct pool_sweep {
+	struct pool *p;
+	pool_finding_fn fn;
+	void *arg;
+	uint64_t pos; /* everything below is accounted for */
+	unsigned long findings;
+};
+
+/* pool_sweep_take -- account [off, off + len) as `what`; must come next */
+static void pool_sweep_take(struct pool_sweep *s, uint64_t off, uint64_t len,
+			    const char *what)
+{
+	if (off > s->pos) {
+		pool_finding(s->fn, s->arg,
+			     "bytes %#llx..%#llx are in no set (not free, not an extent, not bad)",
+			     (unsigned long long)s->pos,
+			     (unsigned long long)off);
+		s->findings++;
+	} else if (off < s->pos) {
+		pool_finding(s->fn, s->arg,
+			     "%s at %#llx+%#llx overlaps what precedes it (up to %#llx)",
+			     what, (unsigned long long)off,
+			     (unsigned long long)len,
+			     (unsigned long long)s->pos);
+		s->findings++;
+	}
+	if (off + len > s->pos)
+		s->pos = off + len;
+}
+
+/* Free runs collected for the sweep, in address order. */
+struct pool_runs {
+	uint64_t (*r)[2];
+	size_t n, cap;
+};
+
+static int pool_collect_run(uint64_t offset, uint64_t len, void *arg)
+{
+	struct pool_runs *runs = arg;
+
+	if (runs->n == runs->cap) {
+		size_t cap = runs->cap ? runs->cap * 2 : 64;
+		void *n = realloc(runs->r, cap * sizeof(*runs->r));
+
+		if (!n)
+			return -ENOMEM;
+		runs->r = n;
+		runs->cap = cap;
+	}
+	runs->r[runs->n][0] = offset;
+	runs->r[runs->n][1] = len;
+	runs->n++;
+	return 0;
+}
+
+/*
+ * pool_check_tiling -- every unit of the data area is in exactly one set
+ *
+ * Merges the three sorted lists (extents by offset, free runs, bad ranges)
+ * and checks that they tile the data area with no gap and no overlap.
+ */
+static unsigned long pool_check_tiling(struct pool *p, pool_finding_fn fn,
+				       void *arg)
+{
+	const struct fmt_superblock *sb = &p->meta->sb;
+	struct pool_sweep s = { p, fn, arg, sb->data_offset, 0 };
+	struct pool_runs runs = { 0 };
+	struct extent *e = pool_first(p);
+	size_t ri = 0;
+	unsigned int bi = 0;
+
+	if (alloc_foreach_free(p->alloc, pool_collect_run, &runs) < 0) {
+		pool_finding(fn, arg, "out of memory while checking free space");
+		free(runs.r);
+		return 1;
+	}
+	for (;;) {
+		uint64_t eo = e ? e->rec.offset : UINT64_MAX;
+		uint64_t fo = ri < runs.n ? runs.r[ri][0] : UINT64_MAX;
+		uint64_t bo = bi < p->nbad ? p->bad[bi].offset : UINT64_MAX;
+
+		if (eo == UINT64_MAX && fo == UINT64_MAX && bo == UINT64_MAX)
+			break;
+		if (eo <= fo && eo <= bo) {
+			pool_sweep_take(&s, eo, e->rec.length, "extent");
+			e = pool_next(p, e);
+		} else if (fo <= bo) {
+			pool_sweep_take(&s, fo, runs.r[ri][1], "free run");
+			ri++;
+		} else {
+			pool_sweep_take(&s, bo, p->bad[bi].length, "bad range");
+			bi++;
+		}
+	}
+	free(runs.r);
+	if (s.pos != sb->data_offset + sb->data_size) {
+		pool_finding(fn, arg,
+			     "the sets end at %#llx, the data area at %#llx",
+			     (unsigned long long)s.pos,
+			     (unsigned long long)(sb->data_offset + sb->data_size));
+		s.findings++;
+	}
+	return s.findings;
+}
+
+/* pool_check_extent -- one extent's own invariants */
+static unsigned long pool_check_extent(struct pool *p, const struct extent *e,
+				       pool_finding_fn fn, void *arg)
+{
+	const struct fmt_superblock *sb = &p->meta->sb;
+	const struct fmt_extent *rec = &e->rec;
+	unsigned long n = 0;
+
+	if (rec->id == 0 || rec->id >= p->meta->state.next_extent_id) {
+		pool_finding(fn, arg, "extent %llu (slot %llu): id not below the next id %llu",
+			     (unsigned long long)rec->id,
+			     (unsigned long long)e->slot,
+			     (unsigned long long)p->meta->state.next_extent_id);
+		n++;
+	}
+	if (rec->length == 0 || rec->offset % sb->unit || rec->length % sb->unit ||
+	    rec->offset < sb->data_offset ||
+	    rec->offset + rec->length < rec->offset ||
+	    rec->offset + rec->length > sb->data_offset + sb->data_size) {
+		pool_finding(fn, arg, "extent %llu: range %#llx+%#llx is not whole units of the data area",
+			     (unsigned long long)rec->id,
+			     (unsigned long long)rec->offset,
+			     (unsigned long long)rec->length);
+		n++;
+	}
+	if (rec->name_len > FMT_NAME_MAX || rec->name[rec->name_len] != '\0' ||
+	    strlen(rec->name) != rec->name_len) {
+		pool_finding(fn, arg, "extent %llu: name length is inconsistent",
+			     (unsigned long long)rec->id);
+		n++;
+	}
+	if (e->slot >= p->meta->state.extent_hwm) {
+		pool_finding(fn, arg, "extent %llu: slot %llu above the high-water mark",
+			     (unsigned long long)rec->id,
+			     (unsigned long long)e->slot);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * pool_check_media -- the records on the device say what memory says
+ *
+ * Only meaningful with nothing staged: the caller commits first.
+ */
+static unsigned long pool_check_media(struct pool *p, pool_finding_fn fn,
+				      void *arg)
+{
+	static const struct fmt_extent zero;
+	const struct fmt_state *st = meta_at(p->meta, FMT_STATE_OFF);
+	unsigned long n = 0;
+	uint64_t slot, used = 0;
+	struct extent *e;
+
+	if (memcmp(st, &p->meta->state, sizeof(*st))) {
+		pool_finding(fn, arg, "the state record on the device differs from memory");
+		n++;
+	}
+	RB_FOREACH(e, extent_ids, &p->ids) {
+		const struct fmt_extent *m = meta_at(p->meta,
+						     meta_extent_off(p->meta, e->slot));
+
+		if (memcmp(m, &e->rec, sizeof(*m))) {
+			pool_finding(fn, arg, "extent %llu: slot %llu on the device differs from memory",
+				     (unsigned long long)e->rec.id,
+				     (unsigned long long)e->slot);
+			n++;
+		}
+	}
+	for (slot = 0; slot < p->meta->state.extent_hwm; slot++) {
+		const struct fmt_extent *m = meta_at(p->meta,
+						     meta_extent_off(p->meta, slot));
+
+		if (memcmp(m, &zero, sizeof(zero)))
+			used++;
+	}
+	if (used != p->nextents) {
+		pool_finding(fn, arg, "%llu slots are in use on the device, %llu extents in memory",
+			     (unsigned long long)used,
+			     (unsigned long long)p->nextents);
+		n++;
+	}
+	return n;
+}
+
+/*
+ * pool_check -- verify every invariant; returns the number of findings
+ *
+ * Each finding goes to fn.  Commits what is staged first, so that memory
+ * and the device can be compared.
+ */
+int pool_check(struct pool *p, pool_finding_fn fn, void *arg)
+{
+	unsigned long n = 0;
+	struct extent *e, *prev = NULL;
+	uint64_t used = 0, count = 0;
+	char why[256];
+	int r;
+
+	r = pool_commit(p);
+	if (r < 0)
+		return r;
+	if (alloc_check(p->alloc, why, sizeof(why)) < 0) {
+		pool_finding(fn, arg, "free space index: %s", why);
+		n++;
+	}
+	RB_FOREACH(e, extent_offs, &p->offs) {
+		n += pool_check_extent(p, e, fn, arg);
+		if (prev && prev->rec.id == e->rec.id) {
+			pool_finding(fn, arg, "extent id %llu appears twice",
+				     (unsigned long long)e->rec.id);
+			n++;
+		}
+		if (prev && prev->rec.offset + prev->rec.length > e->rec.offset) {
+			pool_finding(fn, arg, "extents %llu and %llu overlap",
+				     (unsigned long long)prev->rec.id,
+				     (unsigned long long)e->rec.id);
+			n++;
+		}
+		used += e->rec.length;
+		count++;
+		prev = e;
+	}
+	if (count != p->nextents || used != p->used_bytes) {
+		pool_finding(fn, arg, "extent counters are off: %llu/%llu extents, %llu/%llu bytes",
+			     (unsigned long long)count,
+			     (unsigned long long)p->nextents,
+			     (unsigned long long)used,
+			     (unsigned long long)p->used_bytes);
+		n++;
+	}
+	n += pool_check_tiling(p, fn, arg);
+	n += pool_check_media(p, fn, arg);
+	return n > (unsigned long)INT32_MAX ? INT32_MAX : (int)n;
+}
+
+/*
+ * pool_load_bad -- the device's bad blocks inside the data area, in units
+ *
+ * A bad block anywhere in a unit takes the whole unit out of allocation.
+ */
+static int pool_load_bad(struct pool *p)
+{
+	const struct fmt_superblock *sb = &p->meta->sb;
+	uint64_t unit = sb->unit, lo = sb->data_offset,
+		 hi = sb->data_offset + sb->data_size;
+	unsigned int i;
+
+	if (!p->dev->nbadblocks)
+		return 0;
+	p->bad = calloc(p->dev->nbadblocks, sizeof(*p->bad));
+	if (!p->bad)
+		return -ENOMEM;
+	for (i = 0; i < p->dev->nbadblocks; i++) {
+		const struct device_badblock *b = &p->dev->badblocks[i];
+		uint64_t s = b->offset / unit * unit;
+		uint64_t end = (b->offset + b->length + unit - 1) / unit * unit;
+
+		if (s < lo)
+			s = lo;
+		if (end > hi)
+			end = hi;
+		if (s >= end)
+			continue;
+		/* Sorted input: merge with the previous range when they meet. */
+		if (p->nbad && p->bad[p->nbad - 1].offset +
+					       p->bad[p->nbad - 1].length >= s) {
+			struct pool_bad *last = &p->bad[p->nbad - 1];
+
+			if (end > last->offset + last->length)
+				last->length = end - last->offset;
+			continue;
+		}
+		p->bad[p->nbad].offset = s;
+		p->bad[p->nbad].length = end - s;
+		p->nbad++;
+	}
+	for (i = 0; i < p->nbad; i++) {
+		p->bad_bytes += p->bad[i].length;
+		log_warn("%s: %llu bytes at %#llx are bad blocks: kept out of allocation",
+			 p->dev->path, (unsigned long long)p->bad[i].length,
+			 (unsigned long long)p->bad[i].offset);
+	}
+	return 0;
+}
+
+/*
+ * pool_load_extents -- read the used slots into memory
+ *
+ * One pass over slots [0, high-water mark).  A slot that is not all zero
+ * must carry a valid checksum: anything else is corruption, reported with
+ * the slot number, and start-up stops.
+ */
+static int pool_load_extents(struct pool *p)
+{
+	static const struct fmt_extent zero;
+	uint64_t hwm = p->meta->state.extent_hwm, slot;
+	unsigned long bad = 0;
+	struct extent *e;
+
+	for (slot = hwm; slot-- > 0;) {
+		const struct fmt_extent *rec =
+			meta_at(p->meta, meta_extent_off(p->meta, slot));
+
+		if (!memcmp(rec, &zero, sizeof(zero))) {
+			/* Pushed high to low: the lowest comes out first. */
+			pool_slot_put(p, slot);
+			continue;
+		}
+		if (rec->checksum !=
+		    meta_crc(rec, offsetof(struct fmt_extent, checksum))) {
+			if (bad++ < 10)
+				log_err("%s: extent slot %llu: checksum mismatch",
+					p->dev->path, (unsigned long long)slot);
+			continue;
+		}
+		e = malloc(sizeof(*e));
+		if (!e)
+			return -ENOMEM;
+		e->slot = slot;
+		e->rec = *rec;
+		if (RB_INSERT(extent_ids, &p->ids, e) ||
+		    RB_INSERT(extent_offs, &p->offs, e)) {
+			log_err("%s: extent slot %llu: id %llu or offset %#llx used twice",
+				p->dev->path, (unsigned long long)slot,
+				(unsigned long long)rec->id,
+				(unsigned long long)rec->offset);
+			RB_REMOVE(extent_ids, &p->ids, e);
+			free(e);
+			bad++;
+			continue;
+		}
+		p->nextents++;
+		p->used_bytes += rec->length;
+	}
+	if (bad) {
+		log_err("%s: %lu corrupt extent records; refusing to serve this pool (daxallocd --check reports them all)",
+			p->dev->path, bad);
+		return -EILSEQ;
+	}
+	return 0;
+}
+
+/*
+ * pool_build_free -- free space is what no extent and no bad range covers
+ *
+ * Walks extents and bad ranges in address order and releases the gaps.
+ * Overlapping extents are corruption and stop start-up.
+ */
+static int pool_build_free(struct pool *p)
+{
+	const struct fmt_superblock *sb = &p->meta->sb;
+	uint64_t pos = sb->data_offset, end = sb->data_offset + sb->data_size;
+	struct extent *e = pool_first(p);
+	unsigned int bi = 0;
+	int r;
+
+	r = alloc_new(sb->data_offset, sb->data_size, sb->unit, false, &p->alloc);
+	if (r < 0)
+		return r;
+	while (e || bi < p->nbad) {
+		uint64_t off, len;
+
+		if (e && (bi >= p->nbad || e->rec.offset <= p->bad[bi].offset)) {
+			off = e->rec.offset;
+			len = e->rec.length;
+			if (off < sb->data_offset || off % sb->unit ||
+			    len % sb->unit || len == 0 || off + len > end ||
+			    off + len < off) {
+				log_err("%s: extent %llu lies outside the data area or off the unit grid",
+					p->dev->path,
+					(unsigned long long)e->rec.id);
+				return -EILSEQ;
+			}
+			if (off < pos && !device_has_badblock(p->dev, off, len)) {
+				log_err("%s: extent %llu overlaps the extent before it",
+					p->dev->path,
+					(unsigned long long)e->rec.id);
+				return -EILSEQ;
+			}
+			if (off < pos)
+				log_warn("%s: extent %llu holds bad blocks: its data there is lost",
+					 p->dev->path,
+					 (unsigned long long)e->rec.id);
+			e = pool_next(p, e);
+		} else {
+			off = p->bad[bi].offset;
+			len = p->bad[bi].length;
+			bi++;
+		}
+		if (off > pos) {
+			r = alloc_release(p->alloc, pos, off - pos);
+			if (r < 0)
+				return r;
+		}
+		if (off + len > pos)
+			pos = off + len;
+	}
+	if (pos < end)
+		return alloc_release(p->alloc, pos, end - pos);
+	return 0;
+}
+
+/* pool_free_extents -- release every in-memory extent */
+static void pool_free_extents(struct pool *p)
+{
+	struct extent *e, *next;
+
+	for (e = RB_MIN(extent_ids, &p->ids); e; e = next) {
+		next = RB_NEXT(extent_ids, &p->ids, e);
+		RB_REMOVE(extent_ids, &p->ids, e);
+		free(e);
+	}
+	RB_INIT(&p->offs);
+}
+
+/* pool_log_finding -- a check finding at start-up goes to the log */
+static void pool_log_finding(void *arg, const char *finding)
+{
+	struct pool *p = arg;
+
+	log_err("%s: %s", p->dev->path, finding);
+}
+
+/*
+ * pool_open_device -- format or recover the pool on an open device
+ *
+ * The device stays the caller's.  fmt says whether formatting is allowed;
+ * it never happens silently for a device that holds anything.
+ */
+int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
+		     struct pool **out)
+{
+	struct pool *p;
+	int r;
+
+	p = calloc(1, sizeof(*p));
+	if (!p)
+		return -ENOMEM;
+	p->dev = dev;
+	RB_INIT(&p->ids);
+	RB_INIT(&p->offs);
+
+	if (fmt == POOL_FORMAT_ALWAYS ||
+	    (fmt == POOL_FORMAT_IF_NEW && dev->created))
+		r = meta_format(dev, unit ? unit : dev->align, &p->meta);
+	else
+		r = meta_open(dev, &p->meta);
+	if (r < 0)
+		goto err_free;
+
+	p->free_slots = malloc(sizeof(*p->free_slots) *
+			       (p->meta->sb.extent_slots ? p->meta->sb.extent_slots : 1));
+	if (!p->free_slots) {
+		r = -ENOMEM;
+		goto err_meta;
+	}
+	r = pool_load_bad(p);
+	if (r < 0)
+		goto err_meta;
+	r = pool_load_extents(p);
+	if (r < 0)
+		goto err_extents;
+	r = pool_build_free(p);
+	if (r < 0)
+		goto err_extents;
+	r = pool_check(p, pool_log_finding, p);
+	if (r != 0) {
+		log_err("%s: %d invariant violations after recovery; refusing to serve",
+			dev->path, r);
+		r = -EUCLEAN;
+		goto err_extents;
+	}
+	if (!p->meta->was_clean)
+		log_warn("%s: the last shutdown was not clean; recovered%s",
+			 dev->path, p->meta->replayed ?
+					    " (a committed journal transaction was applied)" :
+					    "");
+	if (p->meta->usc_changed)
+		log_err("%s: UNSAFE SHUTDOWN: the device's unsafe shutdown count changed (%llu -> %llu): data written by clients since the last start may be lost",
+			dev->path, (unsigned long long)p->meta->sb.usc,
+			(unsigned long long)dev->usc);
+	meta_mark_open(p->meta);
+	*out = p;
+	return 0;
+
+err_extents:
+	pool_free_extents(p);
+	alloc_destroy(p->alloc);
+err_meta:
+	free(p->bad);
+	free(p->free_slots);
+	meta_close(p->meta, false);
+err_free:
+	free(p);
+	return r;
+}
+
+/* pool_open -- open the device named by cfg and its pool */
+int pool_open(const struct device_config *cfg, enum pool_format fmt,
+	      struct pool **out)
+{
+	struct device *dev;
+	int r;
+
+	r = device_open(cfg, &dev);
+	if (r < 0)
+		return r;
+	r = pool_open_device(dev, fmt, cfg->unit, out);
+	if (r < 0) {
+		device_close(dev);
+		return r;
+	}
+	(*out)->owns_dev = true;
+	return 0;
+}
+
+/*
+ * pool_close -- commit, mark clean (when asked) and release everything
+ *
+ * clean false is for tests that simulate a crash: nothing more is written.
+ */
+void pool_close(struct pool *p, bool clean)
+{
+	if (!p)
+		return;
+	meta_close(p->meta, clean);
+	pool_free_extents(p);
+	alloc_destroy(p->alloc);
+	free(p->bad);
+	free(p->free_slots);
+	if (p->owns_dev)
+		device_close(p->dev);
+	free(p);
+}

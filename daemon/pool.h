@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * pool.h -- a pool: the device, its metadata, its extents and free space
+ *
+ * Every change is made in memory at once and staged in the metadata
+ * journal; pool_commit() makes the staged changes durable.  The daemon
+ * commits once per loop iteration, before any reply is written.
+ */
+#ifndef DAXALLOCD_POOL_H
+#define DAXALLOCD_POOL_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <sys/tree.h>
+
+#include "format.h"
+
+struct device;
+struct device_config;
+struct meta;
+struct alloc;
+
+/* An extent in memory: its record as on media, and where that lives. */
+struct extent {
+	RB_ENTRY(extent) id_entry;
+	RB_ENTRY(extent) off_entry;
+	uint64_t slot;
+	struct fmt_extent rec;
+};
+
+RB_HEAD(extent_ids, extent);
+RB_HEAD(extent_offs, extent);
+
+/* A range of the data area lost to bad blocks, in whole units. */
+struct pool_bad {
+	uint64_t offset;
+	uint64_t length;
+};
+
+struct pool {
+	struct device *dev;
+	bool owns_dev;
+	struct meta *meta;
+	struct alloc *alloc;
+	struct extent_ids ids;
+	struct extent_offs offs;
+	uint64_t nextents;
+	uint64_t used_bytes;
+	uint64_t *free_slots; /* stack of unused slots below the high-water mark */
+	uint64_t nfree_slots;
+	struct pool_bad *bad;
+	unsigned int nbad;
+	uint64_t bad_bytes;
+};
+
+/* What an allocation asks for besides its size. */
+struct pool_attr {
+	const char *name; /* NULL or "": anonymous */
+	uid_t uid;
+	gid_t gid;
+	uint32_t mode;
+	uint32_t flags; /* FMT_EXTENT_* */
+	pid_t owner_pid;
+	uint64_t owner_start;
+};
+
+struct pool_stats {
+	uint64_t device_size;
+	uint64_t unit;
+	uint64_t data_offset;
+	uint64_t data_size;
+	uint64_t free_bytes;
+	uint64_t largest_free;
+	uint64_t free_runs;
+	uint64_t used_bytes;
+	uint64_t bad_bytes;
+	uint64_t extents;
+	uint64_t extent_slots;
+	uint64_t next_extent_id;
+};
+
+/* How to open a pool. */
+enum pool_format {
+	POOL_FORMAT_NEVER,    /* an existing pool, or fail */
+	POOL_FORMAT_IF_NEW,   /* format a file this open created */
+	POOL_FORMAT_ALWAYS,   /* the operator asked: destroy and format */
+};
+
+typedef void (*pool_finding_fn)(void *arg, const char *finding);
+
+int pool_open(const struct device_config *cfg, enum pool_format fmt,
+	      struct pool **out);
+int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
+		     struct pool **out);
+void pool_close(struct pool *p, bool clean);
+
+int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
+	       const struct pool_attr *attr, struct extent **out);
+int pool_delete(struct pool *p, uint64_t id);
+int pool_truncate(struct pool *p, uint64_t id, uint64_t size);
+struct extent *pool_find(struct pool *p, uint64_t id);
+struct extent *pool_first(struct pool *p);
+struct extent *pool_next(struct pool *p, struct extent *e);
+int pool_commit(struct pool *p);
+
+int pool_check(struct pool *p, pool_finding_fn fn, void *arg);
+void pool_get_stats(const struct pool *p, struct pool_stats *st);
+
+#endif /* DAXALLOCD_POOL_H */
