@@ -2,12 +2,16 @@
 /*
  * control.c -- requests of the control socket (daxallocctl)
  */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "conn.h"
 #include "control.h"
 #include "daxalloc-config.h"
 #include "options.h"
+#include "pool.h"
 #include "server.h"
 
 /* control_status -- who we are, where we listen, how long we have run */
@@ -25,6 +29,16 @@ int control_status(struct conn *c, const Daxalloc__Envelope *req,
 	st->uptime_ms = server_uptime_ms(srv);
 	st->connections = srv->nconns;
 	st->device = (char *)(srv->opts->device ? srv->opts->device : "");
+	if (srv->pool) {
+		struct pool_stats ps;
+
+		pool_get_stats(srv->pool, &ps);
+		st->pool_size = ps.device_size;
+		st->unit = ps.unit;
+		st->free_bytes = ps.free_bytes;
+		st->largest_free = ps.largest_free;
+		st->extents = (uint32_t)ps.extents;
+	}
 	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_STATUS_REPLY;
 	rep->env.status_reply = st;
 	return 0;
@@ -44,5 +58,108 @@ int control_stats(struct conn *c, const Daxalloc__Envelope *req,
 	st->bad_messages = s->bad_messages;
 	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_STATS_REPLY;
 	rep->env.stats_reply = st;
+	return 0;
+}
+
+/* Findings a Check reply carries; the rest are counted, not listed. */
+#define CONTROL_CHECK_MAX 100
+
+struct control_findings {
+	struct dispatch_reply *rep;
+	unsigned long total;
+};
+
+/* control_finding -- keep one finding for the reply */
+static void control_finding(void *arg, const char *finding)
+{
+	struct control_findings *f = arg;
+	struct dispatch_reply *rep = f->rep;
+	char *copy;
+
+	if (f->total++ >= CONTROL_CHECK_MAX)
+		return;
+	copy = strdup(finding);
+	if (!copy)
+		return;
+	rep->strings[rep->nstrings++] = copy;
+}
+
+/* control_check -- verify every invariant of the live pool */
+int control_check(struct conn *c, const Daxalloc__Envelope *req,
+		  struct dispatch_reply *rep)
+{
+	Daxalloc__CheckReply *cr = &rep->u.check;
+	struct control_findings f = { rep, 0 };
+	int r;
+
+	if (!c->srv->pool) {
+		dispatch_set_msg(rep, "this daemon serves no pool");
+		return -ENODEV;
+	}
+	rep->strings = calloc(CONTROL_CHECK_MAX, sizeof(*rep->strings));
+	if (!rep->strings)
+		return -ENOMEM;
+	r = pool_check(c->srv->pool, control_finding, &f);
+	if (r < 0)
+		return r;
+	daxalloc__check_reply__init(cr);
+	cr->ok = f.total == 0;
+	cr->n_findings = rep->nstrings;
+	cr->findings = rep->strings;
+	if (f.total > rep->nstrings)
+		dispatch_set_msg(rep, "%lu findings, %zu listed", f.total,
+				 rep->nstrings);
+	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_CHECK_REPLY;
+	rep->env.check_reply = cr;
+	return 0;
+}
+
+/* Extents per List reply: 200 records of at most ~250 bytes fit 64 KiB. */
+#define CONTROL_LIST_MAX 200
+
+/*
+ * control_list -- one page of extents, in id order from the cursor
+ *
+ * The cursor is the first id to list; next_cursor is 0 after the last page.
+ */
+int control_list(struct conn *c, const Daxalloc__Envelope *req,
+		 struct dispatch_reply *rep)
+{
+	const Daxalloc__CtlListRequest *lr = req->ctl_list;
+	Daxalloc__ListReply *out = &rep->u.list;
+	struct {
+		Daxalloc__Extent msg[CONTROL_LIST_MAX];
+		Daxalloc__Extent *ptr[CONTROL_LIST_MAX];
+	} *page;
+	struct pool *p = c->srv->pool;
+	struct extent *e;
+	size_t n = 0;
+
+	if (lr->what != DAXALLOC__CTL_LIST_REQUEST__WHAT__EXTENTS) {
+		dispatch_set_msg(rep, "only extents can be listed yet");
+		return -EOPNOTSUPP;
+	}
+	if (!p) {
+		dispatch_set_msg(rep, "this daemon serves no pool");
+		return -ENODEV;
+	}
+	page = malloc(sizeof(*page));
+	if (!page)
+		return -ENOMEM;
+	rep->heap = page;
+	daxalloc__list_reply__init(out);
+	for (e = pool_find_from(p, lr->cursor); e; e = pool_next_id(p, e)) {
+		if (n == CONTROL_LIST_MAX) {
+			out->next_cursor = e->rec.id;
+			break;
+		}
+		dispatch_extent_msg(&page->msg[n], e);
+		page->ptr[n] = &page->msg[n];
+		n++;
+	}
+	out->n_extents = n;
+	out->extents = page->ptr;
+	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_LIST_REPLY;
+	rep->env.list_reply = out;
 	return 0;
 }

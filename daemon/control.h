@@ -9,6 +9,10 @@
 
 int control_status(struct conn *c, const Daxalloc__Envelope *req,
 		   struct dispatch_reply *rep);
+int control_check(struct conn *c, const Daxalloc__Envelope *req,
+		  struct dispatch_reply *rep);
+int control_list(struct conn *c, const Daxalloc__Envelope *req,
+		 struct dispatch_reply *rep);
 int control_stats(struct conn *c, const Daxalloc__Envelope *req,
 		  struct dispatch_reply *rep);
 

@@ -3,18 +3,46 @@
  * daxallocd.c -- the daemon's entry point
  */
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #include "daxalloc-config.h"
+#include "device.h"
 #include "log.h"
 #include "options.h"
+#include "pool.h"
 #include "server.h"
+
+/* daxallocd_print_finding -- one --check finding on stdout */
+static void daxallocd_print_finding(void *arg, const char *finding)
+{
+	printf("finding: %s\n", finding);
+}
+
+/* daxallocd_check -- daxallocd --check: verify offline, report, exit */
+static int daxallocd_check(struct pool *p, const char *path)
+{
+	struct pool_stats st;
+	int n = pool_check(p, daxallocd_print_finding, NULL);
+
+	pool_get_stats(p, &st);
+	printf("%s: %llu extents, %llu bytes used, %llu free, %llu bad: %s\n",
+	       path, (unsigned long long)st.extents,
+	       (unsigned long long)st.used_bytes,
+	       (unsigned long long)st.free_bytes,
+	       (unsigned long long)st.bad_bytes,
+	       n == 0 ? "consistent" : "FINDINGS");
+	return n == 0 ? 0 : 1;
+}
 
 int main(int argc, char **argv)
 {
+	struct device_config dc = { 0 };
+	enum pool_format fmt;
 	struct options opts;
 	struct server srv;
-	int status;
+	struct pool *pool;
+	int status, r;
 
 	switch (options_parse(&opts, argc, argv)) {
 	case OPTIONS_RUN:
@@ -31,15 +59,34 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	log_info("daxallocd %s starting", DAXALLOC_VERSION);
-	if (opts.device)
-		log_notice("pool %s: the pool layer is not built yet; serving without one",
-			   opts.device);
-	if (server_init(&srv, &opts) < 0) {
+	dc.path = opts.device;
+	dc.size = opts.size;
+	dc.unit = opts.unit;
+	fmt = opts.format ? POOL_FORMAT_ALWAYS :
+	      opts.check  ? POOL_FORMAT_NEVER :
+			    POOL_FORMAT_IF_NEW;
+	r = pool_open(&dc, fmt, &pool);
+	if (r < 0) {
+		log_err("cannot open the pool on %s", opts.device);
+		options_free(&opts);
+		return 1;
+	}
+	if (opts.format || opts.check) {
+		status = opts.check ? daxallocd_check(pool, opts.device) : 0;
+		pool_close(pool, true);
+		options_free(&opts);
+		return status;
+	}
+
+	if (server_init(&srv, &opts, pool) < 0) {
+		pool_close(pool, true);
 		options_free(&opts);
 		return 1;
 	}
 	status = server_run(&srv);
 	server_fini(&srv);
+	/* A failed commit must not be followed by a clean flag. */
+	pool_close(pool, !srv.commit_failed);
 	log_info("daxallocd stopped");
 	options_free(&opts);
 	return status;

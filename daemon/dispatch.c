@@ -14,6 +14,7 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
@@ -21,6 +22,8 @@
 #include "daxalloc-config.h"
 #include "dispatch.h"
 #include "log.h"
+#include "pool.h"
+#include "request.h"
 #include "server.h"
 
 #define ON_CLIENT (1u << CONN_CLIENT)
@@ -41,20 +44,20 @@ static int dispatch_hello(struct conn *c, const Daxalloc__Envelope *req,
 /* Indexed by body case; daxalloc.proto keeps the numbers small. */
 static const struct dispatch_entry dispatch_table[ENVELOPE_BODY_MAX] = {
 	[B(HELLO)] = { ON_CLIENT | ON_CONTROL, false, 0, dispatch_hello },
-	[B(ALLOC)] = { ON_CLIENT, false, 0, NULL },
+	[B(ALLOC)] = { ON_CLIENT, false, 0, request_alloc },
 	[B(OPEN)] = { ON_CLIENT, false, 0, NULL },
 	[B(CLOSE)] = { ON_CLIENT, false, 0, NULL },
 	[B(TRUNCATE)] = { ON_CLIENT, false, 0, NULL },
-	[B(DELETE)] = { ON_CLIENT, false, 0, NULL },
+	[B(DELETE)] = { ON_CLIENT, false, 0, request_delete },
 	[B(PIN)] = { ON_CLIENT, false, 0, NULL },
 	[B(UNPIN)] = { ON_CLIENT, false, 0, NULL },
 	[B(LEASE_BREAK_ACK)] = { ON_CLIENT, false, 0, NULL },
 	[B(STAT)] = { ON_CLIENT, false, 0, NULL },
 	[B(LIST)] = { ON_CLIENT, false, 0, NULL },
 	[B(STATUS_REQ)] = { ON_CONTROL, true, 0, control_status },
-	[B(CTL_LIST)] = { ON_CONTROL, true, 0, NULL },
+	[B(CTL_LIST)] = { ON_CONTROL, true, 0, control_list },
 	[B(REVOKE)] = { ON_CONTROL, true, 0, NULL },
-	[B(CHECK)] = { ON_CONTROL, true, 0, NULL },
+	[B(CHECK)] = { ON_CONTROL, true, 0, control_check },
 	[B(STATS)] = { ON_CONTROL, true, 0, control_stats },
 };
 
@@ -66,6 +69,20 @@ void dispatch_set_msg(struct dispatch_reply *rep, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(rep->msg, sizeof(rep->msg), fmt, ap);
 	va_end(ap);
+}
+
+/* dispatch_extent_msg -- an Extent message that points into e (no copies) */
+void dispatch_extent_msg(Daxalloc__Extent *out, struct extent *e)
+{
+	daxalloc__extent__init(out);
+	out->id = e->rec.id;
+	out->name = e->rec.name;
+	out->offset = e->rec.offset;
+	out->length = e->rec.length;
+	out->uid = e->rec.uid;
+	out->gid = e->rec.gid;
+	out->mode = e->rec.mode;
+	out->flags = e->rec.flags;
 }
 
 /* dispatch_copy_name -- keep a printable copy of the client's own name */
@@ -231,4 +248,8 @@ void dispatch_request(struct conn *c, const Daxalloc__Envelope *req,
 	/* A request whose answer cannot be queued must not leave a caller waiting. */
 	if (r < 0 && c->state != CONN_CLOSING)
 		conn_abort(c, "cannot queue a reply");
+	while (rep.nstrings)
+		free(rep.strings[--rep.nstrings]);
+	free(rep.strings);
+	free(rep.heap);
 }

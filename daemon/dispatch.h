@@ -10,6 +10,7 @@
 #include "envelope.h"
 
 struct conn;
+struct extent;
 
 #define DISPATCH_MSG_MAX 256
 
@@ -24,7 +25,14 @@ struct dispatch_reply {
 		Daxalloc__HelloReply hello;
 		Daxalloc__StatusReply status;
 		Daxalloc__StatsReply stats;
+		Daxalloc__ExtentReply extent;
+		Daxalloc__CheckReply check;
+		Daxalloc__ListReply list;
 	} u;
+	Daxalloc__Extent extent; /* what an ExtentReply points to */
+	char **strings;		 /* heap strings a reply points to, freed after */
+	size_t nstrings;
+	void *heap;		 /* one more heap block a reply points to */
 	int fds[1];
 	unsigned int nfds;
 	bool close;
@@ -36,6 +44,7 @@ typedef int (*dispatch_fn)(struct conn *c, const Daxalloc__Envelope *req,
 
 void dispatch_request(struct conn *c, const Daxalloc__Envelope *req,
 		      unsigned int nfds);
+void dispatch_extent_msg(Daxalloc__Extent *out, struct extent *e);
 void dispatch_set_msg(struct dispatch_reply *rep, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

@@ -75,7 +75,9 @@ static int meta_geometry(uint64_t dev_size, uint64_t unit,
 							   META_MAX_EXTENT_SLOTS;
 	sb->quarantine_slots = sb->extent_slots / 4 + 64;
 	sb->lease_slots = sb->extent_slots + 4096;
-	sb->pin_slots = META_PIN_SLOTS;
+	/* Enough pins for many per extent, without dwarfing a small pool. */
+	sb->pin_slots = sb->extent_slots * 64 < META_PIN_SLOTS ?
+				sb->extent_slots * 64 : META_PIN_SLOTS;
 
 	sb->journal_off = FMT_JOURNAL_OFF;
 	sb->journal_size = META_JOURNAL_SIZE;

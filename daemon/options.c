@@ -27,6 +27,12 @@ static const char options_usage[] =
 	"  -L, --local[=DIR]          embedded default for development: a file\n"
 	"                             pool and both sockets in DIR\n"
 	"                             (default ./" OPTIONS_LOCAL_DIR ")\n"
+	"      --format               format the device (destroys its content)\n"
+	"                             and exit; never implicit for a device that\n"
+	"                             holds a pool or for devdax (a new pool file\n"
+	"                             is formatted when created)\n"
+	"      --check                verify the pool offline, print findings and\n"
+	"                             exit (0: consistent, 1: findings)\n"
 	"Sockets:\n"
 	"  -S, --socket PATH          client socket\n"
 	"                             (default " DAXALLOC_DEFAULT_SOCKET ")\n"
@@ -54,6 +60,8 @@ static const struct option options_long[] = {
 	{ "control-socket", required_argument, NULL, 'C' },
 	{ "admin-group", required_argument, NULL, 'g' },
 	{ "hello-timeout", required_argument, NULL, 'T' },
+	{ "format", no_argument, NULL, 'F' },
+	{ "check", no_argument, NULL, 'K' },
 	{ "log-level", required_argument, NULL, 'l' },
 	{ "verbose", no_argument, NULL, 'v' },
 	{ "help", no_argument, NULL, 'h' },
@@ -129,6 +137,15 @@ static int options_validate(struct options *o, bool unit_given)
 {
 	struct stat st;
 
+	if (!o->device) {
+		fprintf(stderr,
+			"daxallocd: no device: pass --device PATH (a devdax device or a pool file), or --local for a development pool in ./" OPTIONS_LOCAL_DIR "\n");
+		return -EINVAL;
+	}
+	if (o->format && o->check) {
+		fprintf(stderr, "daxallocd: --format and --check exclude each other\n");
+		return -EINVAL;
+	}
 	if (o->size && !o->device) {
 		fprintf(stderr, "daxallocd: --size needs --device (a pool file)\n");
 		return -EINVAL;
@@ -243,6 +260,12 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 			o->hello_timeout_s = (unsigned int)v;
 			break;
 		}
+		case 'F':
+			o->format = true;
+			break;
+		case 'K':
+			o->check = true;
+			break;
 		case 'l':
 			o->log_level = log_level_parse(optarg);
 			if (o->log_level < 0) {

@@ -26,6 +26,8 @@ struct options {
 	const char *admin_group;  /* may use the control socket; NULL: none */
 	unsigned int hello_timeout_s;
 	int log_level;
+	bool format; /* --format: format the device and exit */
+	bool check;  /* --check: verify the pool offline and exit */
 
 	char *owned[4]; /* strings built here, freed by options_free() */
 };

@@ -75,6 +75,21 @@ struct extent *pool_find(struct pool *p, uint64_t id)
 	return RB_FIND(extent_ids, &p->ids, &key);
 }
 
+/* pool_find_from -- the extent with the lowest id >= id, or NULL */
+struct extent *pool_find_from(struct pool *p, uint64_t id)
+{
+	struct extent key;
+
+	key.rec.id = id;
+	return RB_NFIND(extent_ids, &p->ids, &key);
+}
+
+/* pool_next_id -- the extent after e in id order, or NULL */
+struct extent *pool_next_id(struct pool *p, struct extent *e)
+{
+	return RB_NEXT(extent_ids, &p->ids, e);
+}
+
 /* pool_first -- the extent at the lowest offset, or NULL */
 struct extent *pool_first(struct pool *p)
 {

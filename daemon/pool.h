@@ -101,6 +101,8 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 int pool_delete(struct pool *p, uint64_t id);
 int pool_truncate(struct pool *p, uint64_t id, uint64_t size);
 struct extent *pool_find(struct pool *p, uint64_t id);
+struct extent *pool_find_from(struct pool *p, uint64_t id);
+struct extent *pool_next_id(struct pool *p, struct extent *e);
 struct extent *pool_first(struct pool *p);
 struct extent *pool_next(struct pool *p, struct extent *e);
 int pool_commit(struct pool *p);

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "notify.h"
 #include "options.h"
+#include "pool.h"
 #include "server.h"
 #include "wire.h"
 
@@ -47,14 +48,28 @@ void server_flush_later(struct server *s, struct conn *c)
 /*
  * server_before_sleep_cb -- persist, then answer
  *
- * The order is the durability rule: the pool's journal commit (coming
- * with the pool) goes first, replies after it.
+ * The order is the durability rule: one journal commit for everything this
+ * iteration changed (group commit), and only then the replies.  A commit
+ * that fails leaves us unable to keep the promise: stop without answering.
  */
 static void server_before_sleep_cb(struct ev_loop *loop, ev_prepare *w,
 				   int revents)
 {
 	struct server *s = w->data;
 	struct conn *c;
+	int r;
+
+	if (s->pool) {
+		r = pool_commit(s->pool);
+		if (r < 0) {
+			log_err("metadata commit failed: %s; stopping without acknowledging",
+				strerror(-r));
+			s->exit_status = 1;
+			s->commit_failed = true;
+			ev_break(loop, EVBREAK_ALL);
+			return;
+		}
+	}
 
 	while ((c = TAILQ_FIRST(&s->flushq))) {
 		TAILQ_REMOVE(&s->flushq, c, flush_entry);
@@ -154,7 +169,8 @@ static int server_admin_gid(const char *name, gid_t *gid)
 }
 
 /* server_init -- open the sockets and set up the loop; nothing runs yet */
-int server_init(struct server *s, const struct options *opts)
+int server_init(struct server *s, const struct options *opts,
+		struct pool *pool)
 {
 	static const mode_t modes[CONN_KIND_COUNT] = {
 		[CONN_CLIENT] = 0660,
@@ -169,6 +185,7 @@ int server_init(struct server *s, const struct options *opts)
 
 	memset(s, 0, sizeof(*s));
 	s->opts = opts;
+	s->pool = pool;
 	s->reserve_fd = -1;
 	s->exit_status = 1;
 	TAILQ_INIT(&s->conns);
@@ -243,8 +260,13 @@ void server_fini(struct server *s)
 
 	if (!s->loop)
 		return;
-	/* Best effort: give queued replies one chance before closing. */
+	/*
+	 * Best effort: give queued replies one chance before closing, unless
+	 * the commit they depend on failed.
+	 */
 	while ((c = TAILQ_FIRST(&s->conns))) {
+		if (s->commit_failed)
+			conn_abort(c, NULL);
 		conn_enter_state(c, CONN_CLOSING);
 		conn_flush(c);
 		if (TAILQ_FIRST(&s->conns) == c)

@@ -16,6 +16,7 @@
 #include "listener.h"
 
 struct options;
+struct pool;
 
 /* Counters shown by daxallocctl stats. */
 struct server_stats {
@@ -28,6 +29,7 @@ struct server_stats {
 struct server {
 	struct ev_loop *loop;
 	const struct options *opts;
+	struct pool *pool; /* NULL only in tests of the protocol layer */
 	struct listener listeners[CONN_KIND_COUNT];
 	gid_t admin_gid; /* (gid_t)-1: no admin group */
 
@@ -46,9 +48,11 @@ struct server {
 	struct server_stats stats;
 	void *rxbuf; /* one receive buffer of WIRE_MSG_MAX bytes */
 	int exit_status;
+	bool commit_failed;
 };
 
-int server_init(struct server *s, const struct options *opts);
+int server_init(struct server *s, const struct options *opts,
+		struct pool *pool);
 int server_run(struct server *s);
 void server_fini(struct server *s);
 

@@ -29,6 +29,12 @@ static json_object *cmd_status_json(const Daxalloc__StatusReply *st)
 	json_object_object_add(o, "connections",
 			       json_object_new_int64(st->connections));
 	json_object_object_add(o, "device", json_object_new_string(st->device));
+	json_object_object_add(o, "pool_size", json_object_new_uint64(st->pool_size));
+	json_object_object_add(o, "unit", json_object_new_uint64(st->unit));
+	json_object_object_add(o, "free_bytes", json_object_new_uint64(st->free_bytes));
+	json_object_object_add(o, "largest_free",
+			       json_object_new_uint64(st->largest_free));
+	json_object_object_add(o, "extents", json_object_new_int64(st->extents));
 	return o;
 }
 
@@ -45,6 +51,12 @@ static void cmd_status_table(const Daxalloc__StatusReply *st)
 	ctl_print_row("uptime", "%s", up);
 	ctl_print_row("connections", "%u", st->connections);
 	ctl_print_row("device", "%s", st->device[0] ? st->device : "-");
+	ctl_print_row("pool size", "%llu", (unsigned long long)st->pool_size);
+	ctl_print_row("unit", "%llu", (unsigned long long)st->unit);
+	ctl_print_row("free", "%llu", (unsigned long long)st->free_bytes);
+	ctl_print_row("largest free", "%llu",
+		      (unsigned long long)st->largest_free);
+	ctl_print_row("extents", "%u", st->extents);
 }
 
 /* cmd_status -- daxallocctl status [--json] */

@@ -46,5 +46,7 @@ void ctl_format_ms(uint64_t ms, char *buf, size_t len);
 
 int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_stats(struct ctl *ctl, int argc, char **argv);
+int cmd_check(struct ctl *ctl, int argc, char **argv);
+int cmd_list(struct ctl *ctl, int argc, char **argv);
 
 #endif /* DAXALLOCCTL_CTL_H */

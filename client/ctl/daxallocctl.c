@@ -19,6 +19,8 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "status", "daemon version, pid, sockets, uptime, pool figures",
 	  cmd_status },
 	{ "stats", "request and connection counters", cmd_stats },
+	{ "list", "list extents", cmd_list },
+	{ "check", "verify every invariant of the live pool", cmd_check },
 };
 
 static void ctl_usage(FILE *f)

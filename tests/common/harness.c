@@ -44,6 +44,7 @@ int harness_init(struct harness *h)
 	snprintf(h->ctl, sizeof(h->ctl), "%s/control.sock", h->dir);
 	snprintf(h->notify, sizeof(h->notify), "%s/notify", h->dir);
 	snprintf(h->log, sizeof(h->log), "%s/daxallocd.log", h->dir);
+	snprintf(h->pool, sizeof(h->pool), "%s/pool.img", h->dir);
 
 	h->notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
 	if (h->notify_fd < 0)
@@ -54,11 +55,22 @@ int harness_init(struct harness *h)
 	return 0;
 }
 
+/* harness_has_arg -- does the NULL-terminated list hold arg? */
+static bool harness_has_arg(const char *const *args, const char *arg)
+{
+	while (args && *args)
+		if (!strcmp(*args++, arg))
+			return true;
+	return false;
+}
+
 /*
  * harness_start -- start daxallocd on the harness's sockets, wait for READY
  *
- * extra holds further arguments (NULL-terminated, may be NULL).  Its
- * output goes to h->log.  Returns 0 once READY=1 arrived.
+ * The pool is a 64 MiB file in the harness's folder (created on first
+ * start) unless extra names a --device.  extra holds further arguments
+ * (NULL-terminated, may be NULL).  Output goes to h->log.  Returns 0 once
+ * READY=1 arrived.
  */
 int harness_start(struct harness *h, const char *const *extra)
 {
@@ -75,6 +87,12 @@ int harness_start(struct harness *h, const char *const *extra)
 	argv[n++] = h->ctl;
 	argv[n++] = "--log-level";
 	argv[n++] = "debug";
+	if (!harness_has_arg(extra, "--device")) {
+		argv[n++] = "--device";
+		argv[n++] = h->pool;
+		argv[n++] = "--size";
+		argv[n++] = "64M";
+	}
 	while (extra && *extra && n < 30)
 		argv[n++] = *extra++;
 	argv[n] = NULL;

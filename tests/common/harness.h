@@ -22,6 +22,7 @@ struct harness {
 	char ctl[PATH_MAX];
 	char notify[PATH_MAX];
 	char log[PATH_MAX];
+	char pool[PATH_MAX];
 	pid_t pid;
 	int notify_fd;
 };

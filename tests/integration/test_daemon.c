@@ -235,22 +235,21 @@ static void test_ctl_no_daemon(void)
 static void test_unimplemented_request(void)
 {
 	Daxalloc__Envelope env = DAXALLOC__ENVELOPE__INIT, *resp;
-	Daxalloc__AllocRequest alloc = DAXALLOC__ALLOC_REQUEST__INIT;
+	Daxalloc__PinRequest pin = DAXALLOC__PIN_REQUEST__INIT;
 	int fd = connect_raw(daemon_h.sock);
 
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL_FATAL(send_hello(fd), 0);
-	alloc.size = 2 << 20;
 	env.version = 1;
 	env.id = 42;
-	env.body_case = DAXALLOC__ENVELOPE__BODY_ALLOC;
-	env.alloc = &alloc;
+	env.body_case = DAXALLOC__ENVELOPE__BODY_PIN;
+	env.pin = &pin;
 	CU_ASSERT_EQUAL_FATAL(envelope_send(fd, &env, NULL, 0), 0);
 	resp = recv_reply(fd);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(resp);
 	CU_ASSERT_EQUAL(resp->id, 42);
 	CU_ASSERT_EQUAL(resp->status, -EOPNOTSUPP);
-	CU_ASSERT_PTR_NOT_NULL(strstr(resp->message, "Alloc"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(resp->message, "Pin"));
 	envelope_free(resp);
 	/* A refused request leaves the connection usable. */
 	env.id = 43;
@@ -516,7 +515,7 @@ static void test_command_line(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "--size"));
 	CU_ASSERT_EQUAL(harness_run(nodev, out, sizeof(out), &st), 0);
 	CU_ASSERT_EQUAL(st, 2);
-	CU_ASSERT_PTR_NOT_NULL(strstr(out, "needs --device"));
+	CU_ASSERT_PTR_NOT_NULL(strstr(out, "no device"));
 	CU_ASSERT_EQUAL(harness_run(unit, out, sizeof(out), &st), 0);
 	CU_ASSERT_EQUAL(st, 2);
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "power of two"));

@@ -48,7 +48,8 @@ struct fixture {
 	char sock[64];
 	char ctl[64];
 	char timeout[16];
-	char *argv[8];
+	char *argv[12];
+	char pool[64];
 	struct options opts;
 	struct server srv;
 	bool up;
@@ -72,6 +73,9 @@ static int fx_start(unsigned int hello_timeout_s)
 
 	snprintf(fx.timeout, sizeof(fx.timeout), "%u", hello_timeout_s);
 	fx.argv[argc++] = (char *)"daxallocd";
+	/* Required by the command line; this server is given no pool. */
+	fx.argv[argc++] = (char *)"--device";
+	fx.argv[argc++] = fx.pool;
 	fx.argv[argc++] = (char *)"--socket";
 	fx.argv[argc++] = fx.sock;
 	fx.argv[argc++] = (char *)"--control-socket";
@@ -82,7 +86,7 @@ static int fx_start(unsigned int hello_timeout_s)
 	optind = 0; /* getopt: start over on a new argv */
 	if (options_parse(&fx.opts, argc, fx.argv) != OPTIONS_RUN)
 		return -EINVAL;
-	if (server_init(&fx.srv, &fx.opts) < 0) {
+	if (server_init(&fx.srv, &fx.opts, NULL) < 0) {
 		options_free(&fx.opts);
 		return -EIO;
 	}
@@ -124,6 +128,7 @@ static int fx_init(void)
 		return -1;
 	snprintf(fx.sock, sizeof(fx.sock), "%s/c.sock", fx.dir);
 	snprintf(fx.ctl, sizeof(fx.ctl), "%s/k.sock", fx.dir);
+	snprintf(fx.pool, sizeof(fx.pool), "%s/pool.img", fx.dir);
 	return 0;
 }
 
@@ -346,7 +351,7 @@ static bool still_served(int fd, enum conn_kind kind, uint64_t id)
 	if (kind == CONN_CONTROL)
 		return send_body(fd, 1, id, B(STATUS_REQ), NULL, 0) == 0 &&
 		       reply_is(fd, id, 0, B(STATUS_REPLY));
-	return send_body(fd, 1, id, B(ALLOC), NULL, 0) == 0 &&
+	return send_body(fd, 1, id, B(PIN), NULL, 0) == 0 &&
 	       reply_is(fd, id, -EOPNOTSUPP, B(_NOT_SET));
 }
 
@@ -554,8 +559,11 @@ static void test_unimplemented(void)
 	int kfd = peer_hello(CONN_CONTROL, 1);
 
 	CU_ASSERT_FATAL(cfd >= 0 && kfd >= 0);
-	CU_ASSERT_EQUAL(send_body(cfd, 1, 50, B(ALLOC), NULL, 0), 0);
+	CU_ASSERT_EQUAL(send_body(cfd, 1, 50, B(PIN), NULL, 0), 0);
 	CU_ASSERT(reply_is(cfd, 50, -EOPNOTSUPP, B(_NOT_SET)));
+	/* Implemented, but this server has no pool: refused, kept open. */
+	CU_ASSERT_EQUAL(send_body(cfd, 1, 54, B(ALLOC), NULL, 0), 0);
+	CU_ASSERT(reply_is(cfd, 54, -ENODEV, B(_NOT_SET)));
 	CU_ASSERT_EQUAL(send_body(kfd, 1, 51, B(CTL_LIST), NULL, 0), 0);
 	CU_ASSERT(reply_is(kfd, 51, -EOPNOTSUPP, B(_NOT_SET)));
 	CU_ASSERT(still_served(cfd, CONN_CLIENT, 52));
