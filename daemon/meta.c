@@ -37,6 +37,12 @@ uint32_t meta_crc(const void *buf, size_t len)
 	return (uint32_t)crc32(0L, buf, (uInt)len);
 }
 
+/* meta_crc_continue -- extend a checksum over more bytes */
+uint32_t meta_crc_continue(uint32_t crc, const void *buf, size_t len)
+{
+	return (uint32_t)crc32(crc, buf, (uInt)len);
+}
+
 /* meta_at -- a read-only pointer to offset in the metadata area */
 const void *meta_at(const struct meta *m, uint64_t offset)
 {
@@ -316,7 +322,7 @@ static int meta_replay(struct meta *m)
 		return 0;
 	}
 	crc = meta_crc(jh, offsetof(struct fmt_jheader, checksum));
-	crc = (uint32_t)crc32(crc, (const Bytef *)(jh + 1), (uInt)jh->bytes);
+	crc = meta_crc_continue(crc, jh + 1, jh->bytes);
 	m->seq = jh->seq;
 	if (crc != jh->checksum) {
 		log_notice("%s: journal transaction %llu is torn: it was never acknowledged; discarded",
@@ -340,8 +346,9 @@ static int meta_replay(struct meta *m)
 	}
 	device_drain(m->dev);
 	m->replayed = true;
-	log_info("%s: journal transaction %llu (%u entries) applied",
-		 m->dev->path, (unsigned long long)jh->seq, jh->entries);
+	/* After a clean shutdown this re-applies what is already there. */
+	log_debug("%s: journal transaction %llu (%u entries) applied",
+		  m->dev->path, (unsigned long long)jh->seq, jh->entries);
 	return 0;
 
 bad:
@@ -485,7 +492,7 @@ int meta_commit(struct meta *m)
 	jh.bytes = m->txn_bytes;
 	jh.entries = m->txn_entries;
 	jh.checksum = meta_crc(&jh, offsetof(struct fmt_jheader, checksum));
-	jh.checksum = (uint32_t)crc32(jh.checksum, m->txn, (uInt)m->txn_bytes);
+	jh.checksum = meta_crc_continue(jh.checksum, m->txn, m->txn_bytes);
 
 	device_memcpy(m->dev, jbase + sizeof(jh), m->txn, m->txn_bytes);
 	device_memcpy(m->dev, jbase, &jh, sizeof(jh));

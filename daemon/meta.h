@@ -48,6 +48,7 @@ struct meta {
 };
 
 uint32_t meta_crc(const void *buf, size_t len);
+uint32_t meta_crc_continue(uint32_t crc, const void *buf, size_t len);
 int meta_format(struct device *dev, uint64_t unit, struct meta **out);
 int meta_open(struct device *dev, struct meta **out);
 int meta_mark_open(struct meta *m);

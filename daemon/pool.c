@@ -791,10 +791,10 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 		goto err_extents;
 	}
 	if (!p->meta->was_clean)
-		log_warn("%s: the last shutdown was not clean; recovered%s",
+		log_warn("%s: the last shutdown was not clean; recovered (%s)",
 			 dev->path, p->meta->replayed ?
-					    " (a committed journal transaction was applied)" :
-					    "");
+					    "the last committed journal transaction was re-applied" :
+					    "the in-flight journal transaction was torn and dropped");
 	if (p->meta->usc_changed)
 		log_err("%s: UNSAFE SHUTDOWN: the device's unsafe shutdown count changed (%llu -> %llu): data written by clients since the last start may be lost",
 			dev->path, (unsigned long long)p->meta->sb.usc,
