@@ -564,7 +564,7 @@ static void test_unimplemented(void)
 	/* Implemented, but this server has no pool: refused, kept open. */
 	CU_ASSERT_EQUAL(send_body(cfd, 1, 54, B(ALLOC), NULL, 0), 0);
 	CU_ASSERT(reply_is(cfd, 54, -ENODEV, B(_NOT_SET)));
-	CU_ASSERT_EQUAL(send_body(kfd, 1, 51, B(CTL_LIST), NULL, 0), 0);
+	CU_ASSERT_EQUAL(send_body(kfd, 1, 51, B(REVOKE), NULL, 0), 0);
 	CU_ASSERT(reply_is(kfd, 51, -EOPNOTSUPP, B(_NOT_SET)));
 	CU_ASSERT(still_served(cfd, CONN_CLIENT, 52));
 	CU_ASSERT(still_served(kfd, CONN_CONTROL, 53));
