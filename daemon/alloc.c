@@ -98,8 +98,7 @@ static struct alloc_size_tree *alloc_sizes(const struct alloc *a)
 }
 
 /* alloc_range_ok -- is [offset, offset + len) non-empty, in units, in area? */
-static bool alloc_range_ok(const struct alloc *a, uint64_t offset,
-			   uint64_t len)
+static bool alloc_range_ok(const struct alloc *a, uint64_t offset, uint64_t len)
 {
 	/* alloc_new() made sure that base + length does not wrap. */
 	uint64_t end = a->base + a->length;

@@ -139,7 +139,7 @@ static bool pool_is_pow2(uint64_t v)
 int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 	       const struct pool_attr *attr, struct extent **out)
 {
-	uint64_t unit = pool_unit(p), len, offset, slot;
+	uint64_t unit = pool_unit(p), len, offset, slot = 0;
 	size_t name_len = attr->name ? strlen(attr->name) : 0;
 	struct extent *e;
 	int r;
@@ -153,6 +153,10 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 	len = (size + unit - 1) / unit * unit;
 	if (align < unit)
 		align = unit;
+	/* Everything that can fail comes before the first change. */
+	if (!p->nfree_slots &&
+	    p->meta->state.extent_hwm >= p->meta->sb.extent_slots)
+		return -ENOSPC;
 	r = meta_begin(p->meta, sizeof(struct fmt_extent));
 	if (r < 0)
 		return r;
@@ -160,11 +164,11 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 	if (!e)
 		return -ENOMEM;
 	r = alloc_reserve(p->alloc, len, align, &offset);
-	if (r < 0)
-		goto err_free;
-	r = pool_slot_get(p, &slot);
-	if (r < 0)
-		goto err_release;
+	if (r < 0) {
+		free(e);
+		return r;
+	}
+	pool_slot_get(p, &slot); /* cannot fail: checked above */
 
 	e->slot = slot;
 	e->rec.id = p->meta->state.next_extent_id++;
@@ -190,12 +194,6 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 	p->used_bytes += len;
 	*out = e;
 	return 0;
-
-err_release:
-	alloc_release(p->alloc, offset, len);
-err_free:
-	free(e);
-	return r;
 }
 
 /*
