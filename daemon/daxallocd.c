@@ -63,7 +63,7 @@ int main(int argc, char **argv)
 	dc.size = opts.size;
 	dc.unit = opts.unit;
 	fmt = opts.format ? POOL_FORMAT_ALWAYS :
-	      opts.check  ? POOL_FORMAT_NEVER :
+	      opts.check  ? POOL_INSPECT :
 			    POOL_FORMAT_IF_NEW;
 	r = pool_open(&dc, fmt, &pool);
 	if (r < 0) {
@@ -73,7 +73,8 @@ int main(int argc, char **argv)
 	}
 	if (opts.format || opts.check) {
 		status = opts.check ? daxallocd_check(pool, opts.device) : 0;
-		pool_close(pool, true);
+		/* A check leaves the clean flag as it found it. */
+		pool_close(pool, !opts.check);
 		options_free(&opts);
 		return status;
 	}

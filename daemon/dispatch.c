@@ -139,6 +139,12 @@ static int dispatch_hello(struct conn *c, const Daxalloc__Envelope *req,
 	hr->capabilities = 0;
 	hr->server_version = (char *)DAXALLOC_VERSION;
 	hr->session_id = c->session;
+	if (c->srv->pool) {
+		struct pool_stats st;
+
+		pool_get_stats(c->srv->pool, &st);
+		hr->unit = st.unit;
+	}
 	rep->env.body_case = B(HELLO_REPLY);
 	rep->env.hello_reply = hr;
 	conn_enter_state(c, CONN_READY);

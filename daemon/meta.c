@@ -325,6 +325,7 @@ static int meta_replay(struct meta *m)
 	crc = meta_crc_continue(crc, jh + 1, jh->bytes);
 	m->seq = jh->seq;
 	if (crc != jh->checksum) {
+		m->torn = true;
 		log_notice("%s: journal transaction %llu is torn: it was never acknowledged; discarded",
 			   m->dev->path, (unsigned long long)jh->seq);
 		return 0;

@@ -42,6 +42,7 @@ struct meta {
 	uint64_t seq;
 
 	bool replayed;	   /* start-up replayed a journal transaction */
+	bool torn;	   /* start-up dropped a torn one */
 	bool was_clean;	   /* the superblock said: clean shutdown */
 	bool usc_changed;  /* unsafe shutdowns happened since last start */
 	struct meta_stats stats;

@@ -21,29 +21,6 @@
 #include "meta.h"
 #include "pool.h"
 
-static int extent_id_cmp(const struct extent *a, const struct extent *b)
-{
-	return a->rec.id < b->rec.id ? -1 : a->rec.id > b->rec.id;
-}
-
-static int extent_off_cmp(const struct extent *a, const struct extent *b)
-{
-	return a->rec.offset < b->rec.offset ? -1 :
-					       a->rec.offset > b->rec.offset;
-}
-
-/* As in alloc.c: libbsd's cdefs leave __unused to us, for these only. */
-#ifndef __unused
-#define __unused __attribute__((__unused__))
-#define POOL_DEFINED_UNUSED
-#endif
-RB_GENERATE_STATIC(extent_ids, extent, id_entry, extent_id_cmp)
-RB_GENERATE_STATIC(extent_offs, extent, off_entry, extent_off_cmp)
-#ifdef POOL_DEFINED_UNUSED
-#undef __unused
-#undef POOL_DEFINED_UNUSED
-#endif
-
 /* pool_unit -- the allocation unit */
 static uint64_t pool_unit(const struct pool *p)
 {
@@ -69,37 +46,19 @@ static int pool_stage_extent(struct pool *p, uint64_t slot,
 /* pool_find -- the extent with this id, or NULL */
 struct extent *pool_find(struct pool *p, uint64_t id)
 {
-	struct extent key;
-
-	key.rec.id = id;
-	return RB_FIND(extent_ids, &p->ids, &key);
+	return extent_find(&p->index, id);
 }
 
 /* pool_find_from -- the extent with the lowest id >= id, or NULL */
 struct extent *pool_find_from(struct pool *p, uint64_t id)
 {
-	struct extent key;
-
-	key.rec.id = id;
-	return RB_NFIND(extent_ids, &p->ids, &key);
+	return extent_find_from(&p->index, id);
 }
 
 /* pool_next_id -- the extent after e in id order, or NULL */
 struct extent *pool_next_id(struct pool *p, struct extent *e)
 {
-	return RB_NEXT(extent_ids, &p->ids, e);
-}
-
-/* pool_first -- the extent at the lowest offset, or NULL */
-struct extent *pool_first(struct pool *p)
-{
-	return RB_MIN(extent_offs, &p->offs);
-}
-
-/* pool_next -- the extent after e in offset order, or NULL */
-struct extent *pool_next(struct pool *p, struct extent *e)
-{
-	return RB_NEXT(extent_offs, &p->offs, e);
+	return extent_next(&p->index, e);
 }
 
 /* pool_slot_get -- an unused extent slot, the lowest recently freed first */
@@ -121,6 +80,33 @@ static void pool_slot_put(struct pool *p, uint64_t slot)
 {
 	/* The stack has room for every slot: sized at open. */
 	p->free_slots[p->nfree_slots++] = slot;
+}
+
+/*
+ * pool_release -- return a range to free space, minus any bad units in it
+ *
+ * An extent may hold units that went bad after it was allocated; they
+ * leave it as bad, never as free.
+ */
+static int pool_release(struct pool *p, uint64_t off, uint64_t len)
+{
+	uint64_t end = off + len;
+	unsigned int i;
+	int r;
+
+	for (i = 0; i < p->nbad && off < end; i++) {
+		const struct pool_bad *b = &p->bad[i];
+
+		if (b->offset + b->length <= off || b->offset >= end)
+			continue;
+		if (b->offset > off) {
+			r = alloc_release(p->alloc, off, b->offset - off);
+			if (r < 0)
+				return r;
+		}
+		off = b->offset + b->length;
+	}
+	return off < end ? alloc_release(p->alloc, off, end - off) : 0;
 }
 
 /* pool_is_pow2 -- a power of two? */
@@ -163,15 +149,23 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 	e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
+	/* Ids only grow, so the new extent goes at the end of the id order. */
+	e->rec.id = p->meta->state.next_extent_id;
+	r = extent_index_add(&p->index, e);
+	if (r < 0) {
+		free(e);
+		return r;
+	}
 	r = alloc_reserve(p->alloc, len, align, &offset);
 	if (r < 0) {
+		extent_index_del(&p->index, e);
 		free(e);
 		return r;
 	}
 	pool_slot_get(p, &slot); /* cannot fail: checked above */
 
 	e->slot = slot;
-	e->rec.id = p->meta->state.next_extent_id++;
+	p->meta->state.next_extent_id++;
 	p->meta->state_dirty = true;
 	e->rec.offset = offset;
 	e->rec.length = len;
@@ -188,9 +182,6 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 	/* Cannot fail: meta_begin() made room. */
 	pool_stage_extent(p, slot, &e->rec);
 
-	RB_INSERT(extent_ids, &p->ids, e);
-	RB_INSERT(extent_offs, &p->offs, e);
-	p->nextents++;
 	p->used_bytes += len;
 	*out = e;
 	return 0;
@@ -212,14 +203,12 @@ int pool_delete(struct pool *p, uint64_t id)
 	r = meta_begin(p->meta, sizeof(struct fmt_extent));
 	if (r < 0)
 		return r;
-	r = alloc_release(p->alloc, e->rec.offset, e->rec.length);
+	r = pool_release(p, e->rec.offset, e->rec.length);
 	if (r < 0)
 		return r;
 	pool_stage_extent(p, e->slot, NULL);
-	RB_REMOVE(extent_ids, &p->ids, e);
-	RB_REMOVE(extent_offs, &p->offs, e);
+	extent_index_del(&p->index, e);
 	pool_slot_put(p, e->slot);
-	p->nextents--;
 	p->used_bytes -= e->rec.length;
 	free(e);
 	return 0;
@@ -250,8 +239,7 @@ int pool_truncate(struct pool *p, uint64_t id, uint64_t size)
 	if (r < 0)
 		return r;
 	if (len < e->rec.length)
-		r = alloc_release(p->alloc, e->rec.offset + len,
-				  e->rec.length - len);
+		r = pool_release(p, e->rec.offset + len, e->rec.length - len);
 	else if (e->rec.offset + len < e->rec.offset ||
 		 e->rec.offset + len > p->meta->sb.data_offset +
 					       p->meta->sb.data_size)
@@ -290,7 +278,7 @@ void pool_get_stats(const struct pool *p, struct pool_stats *st)
 	st->free_runs = alloc_free_runs(p->alloc);
 	st->used_bytes = p->used_bytes;
 	st->bad_bytes = p->bad_bytes;
-	st->extents = p->nextents;
+	st->extents = p->index.count;
 	st->extent_slots = sb->extent_slots;
 	st->next_extent_id = p->meta->state.next_extent_id;
 }
@@ -309,6 +297,22 @@ pool_finding(pool_finding_fn fn, void *arg, const char *fmt, ...)
 		fn(arg, buf);
 }
 
+/* pool_bad_covers -- is [a, b) wholly inside bad ranges? */
+static bool pool_bad_covers(const struct pool *p, uint64_t a, uint64_t b)
+{
+	unsigned int i;
+
+	for (i = 0; i < p->nbad && a < b; i++) {
+		const struct pool_bad *r = &p->bad[i];
+
+		if (r->offset > a)
+			return false;
+		if (r->offset + r->length > a)
+			a = r->offset + r->length;
+	}
+	return a >= b;
+}
+
 /* One step of the sweep over the data area: the next covered range. */
 struct pool_sweep {
 	struct pool *p;
@@ -322,7 +326,7 @@ struct pool_sweep {
 static void pool_sweep_take(struct pool_sweep *s, uint64_t off, uint64_t len,
 			    const char *what)
 {
-	if (off > s->pos) {
+	if (off > s->pos && !pool_bad_covers(s->p, s->pos, off)) {
 		pool_finding(s->fn, s->arg,
 			     "bytes %#llx..%#llx are in no set (not free, not an extent, not bad)",
 			     (unsigned long long)s->pos,
@@ -368,16 +372,17 @@ static int pool_collect_run(uint64_t offset, uint64_t len, void *arg)
 /*
  * pool_check_tiling -- every unit of the data area is in exactly one set
  *
- * Merges the three sorted lists (extents by offset, free runs, bad ranges)
- * and checks that they tile the data area with no gap and no overlap.
+ * Merges extents (by offset) and free runs, which must tile the data area
+ * with no overlap; every gap between them must be bad.  Bad units are
+ * never free; an extent may already hold some (its data there is lost).
  */
-static unsigned long pool_check_tiling(struct pool *p, pool_finding_fn fn,
-				       void *arg)
+static unsigned long pool_check_tiling(struct pool *p, struct extent **byoff,
+				       pool_finding_fn fn, void *arg)
 {
 	const struct fmt_superblock *sb = &p->meta->sb;
 	struct pool_sweep s = { p, fn, arg, sb->data_offset, 0 };
 	struct pool_runs runs = { 0 };
-	struct extent *e = pool_first(p);
+	struct extent *e = *byoff;
 	size_t ri = 0;
 	unsigned int bi = 0;
 
@@ -389,21 +394,34 @@ static unsigned long pool_check_tiling(struct pool *p, pool_finding_fn fn,
 	for (;;) {
 		uint64_t eo = e ? e->rec.offset : UINT64_MAX;
 		uint64_t fo = ri < runs.n ? runs.r[ri][0] : UINT64_MAX;
-		uint64_t bo = bi < p->nbad ? p->bad[bi].offset : UINT64_MAX;
 
-		if (eo == UINT64_MAX && fo == UINT64_MAX && bo == UINT64_MAX)
+		if (eo == UINT64_MAX && fo == UINT64_MAX)
 			break;
-		if (eo <= fo && eo <= bo) {
+		if (eo <= fo) {
 			pool_sweep_take(&s, eo, e->rec.length, "extent");
-			e = pool_next(p, e);
-		} else if (fo <= bo) {
+			e = *++byoff;
+		} else {
 			pool_sweep_take(&s, fo, runs.r[ri][1], "free run");
 			ri++;
-		} else {
-			pool_sweep_take(&s, bo, p->bad[bi].length, "bad range");
-			bi++;
 		}
 	}
+	/* What lies between is bad; an extent may hold bad units, free space not. */
+	for (bi = 0; bi < p->nbad; bi++) {
+		uint64_t u;
+
+		for (u = p->bad[bi].offset;
+		     u < p->bad[bi].offset + p->bad[bi].length; u += sb->unit) {
+			if (alloc_is_free(p->alloc, u, sb->unit)) {
+				pool_finding(fn, arg, "bad unit %#llx is free",
+					     (unsigned long long)u);
+				s.findings++;
+			}
+		}
+	}
+	/* The data area's tail may be bad too. */
+	if (s.pos < sb->data_offset + sb->data_size &&
+	    pool_bad_covers(p, s.pos, sb->data_offset + sb->data_size))
+		s.pos = sb->data_offset + sb->data_size;
 	free(runs.r);
 	if (s.pos != sb->data_offset + sb->data_size) {
 		pool_finding(fn, arg,
@@ -473,7 +491,7 @@ static unsigned long pool_check_media(struct pool *p, pool_finding_fn fn,
 		pool_finding(fn, arg, "the state record on the device differs from memory");
 		n++;
 	}
-	RB_FOREACH(e, extent_ids, &p->ids) {
+	for (e = pool_find_from(p, 0); e; e = pool_next_id(p, e)) {
 		const struct fmt_extent *m = meta_at(p->meta,
 						     meta_extent_off(p->meta, e->slot));
 
@@ -491,13 +509,63 @@ static unsigned long pool_check_media(struct pool *p, pool_finding_fn fn,
 		if (memcmp(m, &zero, sizeof(zero)))
 			used++;
 	}
-	if (used != p->nextents) {
+	if (used != p->index.count) {
 		pool_finding(fn, arg, "%llu slots are in use on the device, %llu extents in memory",
 			     (unsigned long long)used,
-			     (unsigned long long)p->nextents);
+			     (unsigned long long)p->index.count);
 		n++;
 	}
 	return n;
+}
+
+/*
+ * pool_verify -- the invariants; deep adds the costly cross-checks
+ *
+ * Shallow (at start-up, right after loading from the device): each
+ * extent's own invariants, no overlaps, exact tiling of the data area.
+ * Deep (check commands) also walks the free-space indexes and compares
+ * every record on the device with memory.
+ */
+static int pool_verify(struct pool *p, bool deep, pool_finding_fn fn, void *arg)
+{
+	struct extent **byoff, *prev = NULL;
+	unsigned long n = 0;
+	uint64_t used = 0;
+	char why[256];
+	int count, i;
+
+	count = extent_by_offset(&p->index, &byoff);
+	if (count < 0)
+		return count;
+	if (deep && alloc_check(p->alloc, why, sizeof(why)) < 0) {
+		pool_finding(fn, arg, "free space index: %s", why);
+		n++;
+	}
+	for (i = 0; i < count; i++) {
+		struct extent *e = byoff[i];
+
+		n += pool_check_extent(p, e, fn, arg);
+		if (prev && prev->rec.offset + prev->rec.length > e->rec.offset) {
+			pool_finding(fn, arg, "extents %llu and %llu overlap",
+				     (unsigned long long)prev->rec.id,
+				     (unsigned long long)e->rec.id);
+			n++;
+		}
+		used += e->rec.length;
+		prev = e;
+	}
+	if ((uint64_t)count != p->index.count || used != p->used_bytes) {
+		pool_finding(fn, arg, "extent counters are off: %d/%llu extents, %llu/%llu bytes",
+			     count, (unsigned long long)p->index.count,
+			     (unsigned long long)used,
+			     (unsigned long long)p->used_bytes);
+		n++;
+	}
+	n += pool_check_tiling(p, byoff, fn, arg);
+	free(byoff);
+	if (deep)
+		n += pool_check_media(p, fn, arg);
+	return n > (unsigned long)INT32_MAX ? INT32_MAX : (int)n;
 }
 
 /*
@@ -508,47 +576,11 @@ static unsigned long pool_check_media(struct pool *p, pool_finding_fn fn,
  */
 int pool_check(struct pool *p, pool_finding_fn fn, void *arg)
 {
-	unsigned long n = 0;
-	struct extent *e, *prev = NULL;
-	uint64_t used = 0, count = 0;
-	char why[256];
-	int r;
+	int r = pool_commit(p);
 
-	r = pool_commit(p);
 	if (r < 0)
 		return r;
-	if (alloc_check(p->alloc, why, sizeof(why)) < 0) {
-		pool_finding(fn, arg, "free space index: %s", why);
-		n++;
-	}
-	RB_FOREACH(e, extent_offs, &p->offs) {
-		n += pool_check_extent(p, e, fn, arg);
-		if (prev && prev->rec.id == e->rec.id) {
-			pool_finding(fn, arg, "extent id %llu appears twice",
-				     (unsigned long long)e->rec.id);
-			n++;
-		}
-		if (prev && prev->rec.offset + prev->rec.length > e->rec.offset) {
-			pool_finding(fn, arg, "extents %llu and %llu overlap",
-				     (unsigned long long)prev->rec.id,
-				     (unsigned long long)e->rec.id);
-			n++;
-		}
-		used += e->rec.length;
-		count++;
-		prev = e;
-	}
-	if (count != p->nextents || used != p->used_bytes) {
-		pool_finding(fn, arg, "extent counters are off: %llu/%llu extents, %llu/%llu bytes",
-			     (unsigned long long)count,
-			     (unsigned long long)p->nextents,
-			     (unsigned long long)used,
-			     (unsigned long long)p->used_bytes);
-		n++;
-	}
-	n += pool_check_tiling(p, fn, arg);
-	n += pool_check_media(p, fn, arg);
-	return n > (unsigned long)INT32_MAX ? INT32_MAX : (int)n;
+	return pool_verify(p, true, fn, arg);
 }
 
 /*
@@ -614,6 +646,7 @@ static int pool_load_extents(struct pool *p)
 	uint64_t hwm = p->meta->state.extent_hwm, slot;
 	unsigned long bad = 0;
 	struct extent *e;
+	int r;
 
 	for (slot = hwm; slot-- > 0;) {
 		const struct fmt_extent *rec =
@@ -636,45 +669,45 @@ static int pool_load_extents(struct pool *p)
 			return -ENOMEM;
 		e->slot = slot;
 		e->rec = *rec;
-		if (RB_INSERT(extent_ids, &p->ids, e) ||
-		    RB_INSERT(extent_offs, &p->offs, e)) {
-			log_err("%s: extent slot %llu: id %llu or offset %#llx used twice",
+		r = extent_index_add(&p->index, e);
+		if (r == -EEXIST) {
+			log_err("%s: extent slot %llu: id %llu is used twice",
 				p->dev->path, (unsigned long long)slot,
-				(unsigned long long)rec->id,
-				(unsigned long long)rec->offset);
-			RB_REMOVE(extent_ids, &p->ids, e);
+				(unsigned long long)rec->id);
 			free(e);
 			bad++;
 			continue;
 		}
-		p->nextents++;
+		if (r < 0) {
+			free(e);
+			return r;
+		}
 		p->used_bytes += rec->length;
 	}
 	if (bad) {
-		log_err("%s: %lu corrupt extent records; refusing to serve this pool (daxallocd --check reports them all)",
+		log_err("%s: %lu corrupt extent records; refusing to serve this pool",
 			p->dev->path, bad);
 		return -EILSEQ;
 	}
+	/* Loaded in slot order: put the id order right once. */
+	extent_index_sort(&p->index);
 	return 0;
 }
 
 /*
- * pool_build_free -- free space is what no extent and no bad range covers
+ * pool_build_gaps -- release the gaps between extents and bad ranges
  *
- * Walks extents and bad ranges in address order and releases the gaps.
- * Overlapping extents are corruption and stop start-up.
+ * byoff is the NULL-terminated offset order of the extents.
  */
-static int pool_build_free(struct pool *p)
+static int pool_build_gaps(struct pool *p, struct extent **byoff,
+			   uint64_t *posp, unsigned int *bip)
 {
 	const struct fmt_superblock *sb = &p->meta->sb;
-	uint64_t pos = sb->data_offset, end = sb->data_offset + sb->data_size;
-	struct extent *e = pool_first(p);
-	unsigned int bi = 0;
+	uint64_t pos = *posp, end = sb->data_offset + sb->data_size;
+	struct extent *e = *byoff;
+	unsigned int bi = *bip;
 	int r;
 
-	r = alloc_new(sb->data_offset, sb->data_size, sb->unit, false, &p->alloc);
-	if (r < 0)
-		return r;
 	while (e || bi < p->nbad) {
 		uint64_t off, len;
 
@@ -699,7 +732,7 @@ static int pool_build_free(struct pool *p)
 				log_warn("%s: extent %llu holds bad blocks: its data there is lost",
 					 p->dev->path,
 					 (unsigned long long)e->rec.id);
-			e = pool_next(p, e);
+			e = *++byoff;
 		} else {
 			off = p->bad[bi].offset;
 			len = p->bad[bi].length;
@@ -713,6 +746,35 @@ static int pool_build_free(struct pool *p)
 		if (off + len > pos)
 			pos = off + len;
 	}
+	*posp = pos;
+	*bip = bi;
+	return 0;
+}
+
+/*
+ * pool_build_free -- free space is what no extent and no bad range covers
+ *
+ * Walks extents and bad ranges in address order and releases the gaps.
+ * Overlapping extents are corruption and stop start-up.
+ */
+static int pool_build_free(struct pool *p)
+{
+	const struct fmt_superblock *sb = &p->meta->sb;
+	uint64_t pos = sb->data_offset, end = sb->data_offset + sb->data_size;
+	struct extent **byoff;
+	unsigned int bi = 0;
+	int r;
+
+	r = alloc_new(sb->data_offset, sb->data_size, sb->unit, false, &p->alloc);
+	if (r < 0)
+		return r;
+	r = extent_by_offset(&p->index, &byoff);
+	if (r < 0)
+		return r;
+	r = pool_build_gaps(p, byoff, &pos, &bi);
+	free(byoff);
+	if (r < 0)
+		return r;
 	if (pos < end)
 		return alloc_release(p->alloc, pos, end - pos);
 	return 0;
@@ -721,14 +783,7 @@ static int pool_build_free(struct pool *p)
 /* pool_free_extents -- release every in-memory extent */
 static void pool_free_extents(struct pool *p)
 {
-	struct extent *e, *next;
-
-	for (e = RB_MIN(extent_ids, &p->ids); e; e = next) {
-		next = RB_NEXT(extent_ids, &p->ids, e);
-		RB_REMOVE(extent_ids, &p->ids, e);
-		free(e);
-	}
-	RB_INIT(&p->offs);
+	extent_index_free(&p->index);
 }
 
 /* pool_log_finding -- a check finding at start-up goes to the log */
@@ -755,8 +810,7 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 	if (!p)
 		return -ENOMEM;
 	p->dev = dev;
-	RB_INIT(&p->ids);
-	RB_INIT(&p->offs);
+	extent_index_init(&p->index);
 
 	if (fmt == POOL_FORMAT_ALWAYS ||
 	    (fmt == POOL_FORMAT_IF_NEW && dev->created))
@@ -781,7 +835,7 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 	r = pool_build_free(p);
 	if (r < 0)
 		goto err_extents;
-	r = pool_check(p, pool_log_finding, p);
+	r = pool_verify(p, false, pool_log_finding, p);
 	if (r != 0) {
 		log_err("%s: %d invariant violations after recovery; refusing to serve",
 			dev->path, r);
@@ -790,14 +844,20 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 	}
 	if (!p->meta->was_clean)
 		log_warn("%s: the last shutdown was not clean; recovered (%s)",
-			 dev->path, p->meta->replayed ?
-					    "the last committed journal transaction was re-applied" :
-					    "the in-flight journal transaction was torn and dropped");
+			 dev->path,
+			 p->meta->replayed ? "the last committed journal transaction was re-applied" :
+			 p->meta->torn ? "a torn, unacknowledged journal transaction was dropped" :
+					 "no journal transaction had been written");
 	if (p->meta->usc_changed)
 		log_err("%s: UNSAFE SHUTDOWN: the device's unsafe shutdown count changed (%llu -> %llu): data written by clients since the last start may be lost",
 			dev->path, (unsigned long long)p->meta->sb.usc,
 			(unsigned long long)dev->usc);
-	meta_mark_open(p->meta);
+	/*
+	 * Inspection leaves the superblock alone, so that the next real start
+	 * still sees an unclean shutdown or a changed unsafe shutdown count.
+	 */
+	if (fmt != POOL_INSPECT)
+		meta_mark_open(p->meta);
 	*out = p;
 	return 0;
 

@@ -13,25 +13,13 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-#include <sys/tree.h>
-
+#include "extent.h"
 #include "format.h"
 
 struct device;
 struct device_config;
 struct meta;
 struct alloc;
-
-/* An extent in memory: its record as on media, and where that lives. */
-struct extent {
-	RB_ENTRY(extent) id_entry;
-	RB_ENTRY(extent) off_entry;
-	uint64_t slot;
-	struct fmt_extent rec;
-};
-
-RB_HEAD(extent_ids, extent);
-RB_HEAD(extent_offs, extent);
 
 /* A range of the data area lost to bad blocks, in whole units. */
 struct pool_bad {
@@ -44,9 +32,7 @@ struct pool {
 	bool owns_dev;
 	struct meta *meta;
 	struct alloc *alloc;
-	struct extent_ids ids;
-	struct extent_offs offs;
-	uint64_t nextents;
+	struct extent_index index;
 	uint64_t used_bytes;
 	uint64_t *free_slots; /* stack of unused slots below the high-water mark */
 	uint64_t nfree_slots;
@@ -86,6 +72,7 @@ enum pool_format {
 	POOL_FORMAT_NEVER,    /* an existing pool, or fail */
 	POOL_FORMAT_IF_NEW,   /* format a file this open created */
 	POOL_FORMAT_ALWAYS,   /* the operator asked: destroy and format */
+	POOL_INSPECT,	      /* an existing pool, to check: not marked in use */
 };
 
 typedef void (*pool_finding_fn)(void *arg, const char *finding);
@@ -103,8 +90,6 @@ int pool_truncate(struct pool *p, uint64_t id, uint64_t size);
 struct extent *pool_find(struct pool *p, uint64_t id);
 struct extent *pool_find_from(struct pool *p, uint64_t id);
 struct extent *pool_next_id(struct pool *p, struct extent *e);
-struct extent *pool_first(struct pool *p);
-struct extent *pool_next(struct pool *p, struct extent *e);
 int pool_commit(struct pool *p);
 
 int pool_check(struct pool *p, pool_finding_fn fn, void *arg);

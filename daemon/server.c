@@ -261,6 +261,12 @@ void server_fini(struct server *s)
 	if (!s->loop)
 		return;
 	/*
+	 * A signal can end the loop before the before-sleep hook ran for the
+	 * last requests: commit them now, before their replies go out.
+	 */
+	if (s->pool && !s->commit_failed && pool_commit(s->pool) < 0)
+		s->commit_failed = true;
+	/*
 	 * Best effort: give queued replies one chance before closing, unless
 	 * the commit they depend on failed.
 	 */

@@ -99,7 +99,7 @@ static void run_step(struct pool *p, unsigned int k)
 			}
 			break;
 		case ACT_DELETE_ALL:
-			while ((e = pool_first(p)))
+			while ((e = pool_find_from(p, 0)))
 				pool_delete(p, e->rec.id);
 			break;
 		case ACT_END:
@@ -310,7 +310,7 @@ static void test_format_crash(void)
 		r = pool_open_device(dev, POOL_FORMAT_NEVER, 0, &p);
 		CU_ASSERT(r == 0 || r == -ENODATA || r == -EILSEQ);
 		if (r == 0) {
-			CU_ASSERT_EQUAL(p->nextents, 0);
+			CU_ASSERT_EQUAL(p->index.count, 0);
 			pool_close(p, false);
 		}
 		device_close(dev);
@@ -360,7 +360,7 @@ static void test_corrupt_superblock(void)
 	corrupt(dev, FMT_SB_A + offsetof(struct fmt_superblock, unit));
 	CU_ASSERT_EQUAL(pool_open_device(dev, POOL_FORMAT_NEVER, 0, &p), 0);
 	if (p) {
-		CU_ASSERT_EQUAL(p->nextents, 3);
+		CU_ASSERT_EQUAL(p->index.count, 3);
 		pool_close(p, true);
 	}
 	/* Repaired on the way: both copies are equal again. */
@@ -432,7 +432,7 @@ static void test_corrupt_journal(void)
 	corrupt(dev, sb->journal_off + sizeof(struct fmt_jheader) + 20);
 	CU_ASSERT_EQUAL(pool_open_device(dev, POOL_FORMAT_NEVER, 0, &p), 0);
 	if (p) {
-		CU_ASSERT_EQUAL(p->nextents, 3);
+		CU_ASSERT_EQUAL(p->index.count, 3);
 		pool_close(p, true);
 	}
 	device_close(dev);
@@ -522,7 +522,7 @@ static void test_ops(void)
 	/* And all of it is what the device says after a restart. */
 	p = reopen(dev);
 	if (p) {
-		CU_ASSERT_EQUAL(p->nextents, 2);
+		CU_ASSERT_EQUAL(p->index.count, 2);
 		b = pool_find(p, id_b);
 		CU_ASSERT_PTR_NOT_NULL(b);
 		CU_ASSERT(b && b->rec.length == U(6));
@@ -551,6 +551,26 @@ static void test_badblocks(void)
 	CU_ASSERT_EQUAL(st.free_bytes, st.data_size - SIM_UNIT);
 	while (pool_alloc(p, U(1), 0, &attr, &e) == 0)
 		CU_ASSERT(e->rec.offset != SIM_SIZE / 2);
+	CU_ASSERT_EQUAL(pool_check(p, NULL, NULL), 0);
+	pool_close(p, true);
+
+	/* A block going bad under an extent: the extent stays, warned about. */
+	CU_ASSERT_EQUAL(device_sim_add_badblock(dev, SIM_SIZE / 4, 64), 0);
+	CU_ASSERT_EQUAL_FATAL(pool_open_device(dev, POOL_FORMAT_NEVER, 0, &p), 0);
+	pool_get_stats(p, &st);
+	CU_ASSERT_EQUAL(st.bad_bytes, 2 * SIM_UNIT);
+	CU_ASSERT_EQUAL(st.free_bytes, 0);
+	CU_ASSERT_EQUAL(pool_check(p, NULL, NULL), 0);
+	/* Deleting it must not hand the bad unit out again after a restart. */
+	while ((e = pool_find_from(p, 0)))
+		pool_delete(p, e->rec.id);
+	CU_ASSERT_EQUAL(pool_check(p, NULL, NULL), 0);
+	pool_get_stats(p, &st);
+	CU_ASSERT_EQUAL(st.free_bytes, st.data_size - 2 * SIM_UNIT);
+	pool_close(p, true);
+	CU_ASSERT_EQUAL_FATAL(pool_open_device(dev, POOL_FORMAT_NEVER, 0, &p), 0);
+	pool_get_stats(p, &st);
+	CU_ASSERT_EQUAL(st.free_bytes, st.data_size - 2 * SIM_UNIT);
 	CU_ASSERT_EQUAL(pool_check(p, NULL, NULL), 0);
 	pool_close(p, true);
 	device_close(dev);

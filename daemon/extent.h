@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * extent.h -- the pool's extents in memory, indexed by id
+ *
+ * A hash table (uthash) finds an extent by id in O(1); a vector kept in id
+ * order serves listings from a cursor.  Ids only grow, so a new extent is
+ * appended; a deleted one leaves a hole that compaction removes once holes
+ * are half the vector.  Nothing here is ordered by offset: the rare walks
+ * that need it (checks, recovery) sort a snapshot.
+ */
+#ifndef DAXALLOCD_EXTENT_H
+#define DAXALLOCD_EXTENT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <uthash.h>
+
+#include "format.h"
+
+struct extent {
+	UT_hash_handle hh;
+	size_t vidx;   /* position in the id-ordered vector */
+	uint64_t slot; /* record slot on the device */
+	struct fmt_extent rec;
+};
+
+struct extent_index {
+	struct extent *hash;
+	struct extent **vec; /* id order; NULL where one was deleted */
+	size_t len, cap, holes;
+	uint64_t count;
+};
+
+void extent_index_init(struct extent_index *x);
+void extent_index_free(struct extent_index *x);
+int extent_index_reserve(struct extent_index *x);
+int extent_index_add(struct extent_index *x, struct extent *e);
+void extent_index_del(struct extent_index *x, struct extent *e);
+void extent_index_sort(struct extent_index *x);
+
+struct extent *extent_find(const struct extent_index *x, uint64_t id);
+struct extent *extent_find_from(const struct extent_index *x, uint64_t id);
+struct extent *extent_next(const struct extent_index *x, const struct extent *e);
+int extent_by_offset(const struct extent_index *x, struct extent ***out);
+
+#endif /* DAXALLOCD_EXTENT_H */
