@@ -667,7 +667,7 @@ int main(int argc, char **argv)
 			return !strcmp(argv[k], "--help") ? 0 : 2;
 		}
 	}
-	log_init(LOG_WARNING);
+	log_init(getenv("BENCH_LOG") ? LOG_INFO : LOG_WARNING);
 	if (recovery) {
 		printf("recovery: device_open + pool_open_device on %s, unit %llu, median of %d runs\n",
 		       plan.dir, BENCH_UNIT, BENCH_RUNS);

@@ -135,6 +135,14 @@ void device_memset(struct device *d, void *dst, int c, size_t len);
  */
 bool device_has_badblock(const struct device *d, uint64_t offset, uint64_t len);
 
+/*
+ * device_prefault() - map [addr, addr + len) into the page tables now
+ *
+ * For reading a large table once: one call instead of a page fault per
+ * page.  Advisory: failures (old kernels, devices that refuse) are ignored.
+ */
+void device_prefault(struct device *d, const void *addr, size_t len);
+
 /* device_kind_name() - "file", "devdax", "sim" */
 const char *device_kind_name(enum device_kind kind);
 

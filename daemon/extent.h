@@ -2,8 +2,8 @@
 /*
  * extent.h -- the pool's extents in memory, indexed by id
  *
- * A hash table (uthash) finds an extent by id in O(1); a vector kept in id
- * order serves listings from a cursor.  Ids only grow, so a new extent is
+ * A hash table finds an extent by id in O(1); a vector kept in id order
+ * serves listings from a cursor.  Ids only grow, so a new extent is
  * appended; a deleted one leaves a hole that compaction removes once holes
  * are half the vector.  Nothing here is ordered by offset: the rare walks
  * that need it (checks, recovery) sort a snapshot.
@@ -14,19 +14,23 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include <uthash.h>
-
 #include "format.h"
 
 struct extent {
-	UT_hash_handle hh;
 	size_t vidx;   /* position in the id-ordered vector */
 	uint64_t slot; /* record slot on the device */
 	struct fmt_extent rec;
 };
 
+/* One entry of the id table; e NULL when unused. */
+struct extent_slot {
+	uint64_t id;
+	struct extent *e;
+};
+
 struct extent_index {
-	struct extent *hash;
+	struct extent_slot *table; /* 2^bits entries, at most half used */
+	unsigned int bits;
 	struct extent **vec; /* id order; NULL where one was deleted */
 	size_t len, cap, holes;
 	uint64_t count;
@@ -34,10 +38,11 @@ struct extent_index {
 
 void extent_index_init(struct extent_index *x);
 void extent_index_free(struct extent_index *x);
-int extent_index_reserve(struct extent_index *x);
+int extent_index_reserve(struct extent_index *x, size_t n);
 int extent_index_add(struct extent_index *x, struct extent *e);
+int extent_index_load(struct extent_index *x, struct extent *e);
 void extent_index_del(struct extent_index *x, struct extent *e);
-void extent_index_sort(struct extent_index *x);
+int extent_index_sort(struct extent_index *x, uint64_t *dup);
 
 struct extent *extent_find(const struct extent_index *x, uint64_t id);
 struct extent *extent_find_from(const struct extent_index *x, uint64_t id);

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "alloc.h"
 #include "device.h"
@@ -521,22 +522,21 @@ static unsigned long pool_check_media(struct pool *p, pool_finding_fn fn,
 /*
  * pool_verify -- the invariants; deep adds the costly cross-checks
  *
+ * byoff is every extent in offset order, NULL-terminated (count of them).
  * Shallow (at start-up, right after loading from the device): each
  * extent's own invariants, no overlaps, exact tiling of the data area.
  * Deep (check commands) also walks the free-space indexes and compares
  * every record on the device with memory.
  */
-static int pool_verify(struct pool *p, bool deep, pool_finding_fn fn, void *arg)
+static int pool_verify(struct pool *p, struct extent **byoff, int count,
+		       bool deep, pool_finding_fn fn, void *arg)
 {
-	struct extent **byoff, *prev = NULL;
+	struct extent *prev = NULL;
 	unsigned long n = 0;
 	uint64_t used = 0;
 	char why[256];
-	int count, i;
+	int i;
 
-	count = extent_by_offset(&p->index, &byoff);
-	if (count < 0)
-		return count;
 	if (deep && alloc_check(p->alloc, why, sizeof(why)) < 0) {
 		pool_finding(fn, arg, "free space index: %s", why);
 		n++;
@@ -562,7 +562,6 @@ static int pool_verify(struct pool *p, bool deep, pool_finding_fn fn, void *arg)
 		n++;
 	}
 	n += pool_check_tiling(p, byoff, fn, arg);
-	free(byoff);
 	if (deep)
 		n += pool_check_media(p, fn, arg);
 	return n > (unsigned long)INT32_MAX ? INT32_MAX : (int)n;
@@ -576,11 +575,18 @@ static int pool_verify(struct pool *p, bool deep, pool_finding_fn fn, void *arg)
  */
 int pool_check(struct pool *p, pool_finding_fn fn, void *arg)
 {
-	int r = pool_commit(p);
+	struct extent **byoff;
+	int count, r;
 
+	r = pool_commit(p);
 	if (r < 0)
 		return r;
-	return pool_verify(p, true, fn, arg);
+	count = extent_by_offset(&p->index, &byoff);
+	if (count < 0)
+		return count;
+	r = pool_verify(p, byoff, count, true, fn, arg);
+	free(byoff);
+	return r;
 }
 
 /*
@@ -643,11 +649,17 @@ static int pool_load_bad(struct pool *p)
 static int pool_load_extents(struct pool *p)
 {
 	static const struct fmt_extent zero;
-	uint64_t hwm = p->meta->state.extent_hwm, slot;
+	uint64_t hwm = p->meta->state.extent_hwm, slot, dup;
 	unsigned long bad = 0;
 	struct extent *e;
 	int r;
 
+	device_prefault(p->dev, meta_at(p->meta, meta_extent_off(p->meta, 0)),
+			hwm * sizeof(struct fmt_extent));
+	/* Room for every slot up front: no growing while loading. */
+	r = extent_index_reserve(&p->index, hwm);
+	if (r < 0)
+		return r;
 	for (slot = hwm; slot-- > 0;) {
 		const struct fmt_extent *rec =
 			meta_at(p->meta, meta_extent_off(p->meta, slot));
@@ -669,15 +681,7 @@ static int pool_load_extents(struct pool *p)
 			return -ENOMEM;
 		e->slot = slot;
 		e->rec = *rec;
-		r = extent_index_add(&p->index, e);
-		if (r == -EEXIST) {
-			log_err("%s: extent slot %llu: id %llu is used twice",
-				p->dev->path, (unsigned long long)slot,
-				(unsigned long long)rec->id);
-			free(e);
-			bad++;
-			continue;
-		}
+		r = extent_index_load(&p->index, e);
 		if (r < 0) {
 			free(e);
 			return r;
@@ -690,7 +694,14 @@ static int pool_load_extents(struct pool *p)
 		return -EILSEQ;
 	}
 	/* Loaded in slot order: put the id order right once. */
-	extent_index_sort(&p->index);
+	r = extent_index_sort(&p->index, &dup);
+	if (r == -ENOMEM)
+		return r;
+	if (r < 0) {
+		log_err("%s: extent id %llu is used by two records; refusing to serve this pool",
+			p->dev->path, (unsigned long long)dup);
+		return -EILSEQ;
+	}
 	return 0;
 }
 
@@ -757,22 +768,17 @@ static int pool_build_gaps(struct pool *p, struct extent **byoff,
  * Walks extents and bad ranges in address order and releases the gaps.
  * Overlapping extents are corruption and stop start-up.
  */
-static int pool_build_free(struct pool *p)
+static int pool_build_free(struct pool *p, struct extent **byoff)
 {
 	const struct fmt_superblock *sb = &p->meta->sb;
 	uint64_t pos = sb->data_offset, end = sb->data_offset + sb->data_size;
-	struct extent **byoff;
 	unsigned int bi = 0;
 	int r;
 
 	r = alloc_new(sb->data_offset, sb->data_size, sb->unit, false, &p->alloc);
 	if (r < 0)
 		return r;
-	r = extent_by_offset(&p->index, &byoff);
-	if (r < 0)
-		return r;
 	r = pool_build_gaps(p, byoff, &pos, &bi);
-	free(byoff);
 	if (r < 0)
 		return r;
 	if (pos < end)
@@ -784,6 +790,15 @@ static int pool_build_free(struct pool *p)
 static void pool_free_extents(struct pool *p)
 {
 	extent_index_free(&p->index);
+}
+
+/* pool_now_ms -- a monotonic clock for start-up timings */
+static double pool_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* pool_log_finding -- a check finding at start-up goes to the log */
@@ -803,8 +818,10 @@ static void pool_log_finding(void *arg, const char *finding)
 int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 		     struct pool **out)
 {
+	struct extent **byoff;
 	struct pool *p;
-	int r;
+	int count, r;
+	double t[4];
 
 	p = calloc(1, sizeof(*p));
 	if (!p)
@@ -826,16 +843,32 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 		r = -ENOMEM;
 		goto err_meta;
 	}
+	t[0] = pool_now_ms();
 	r = pool_load_bad(p);
 	if (r < 0)
 		goto err_meta;
 	r = pool_load_extents(p);
 	if (r < 0)
 		goto err_extents;
-	r = pool_build_free(p);
-	if (r < 0)
+	/* One offset order serves both building free space and the checks. */
+	count = extent_by_offset(&p->index, &byoff);
+	if (count < 0) {
+		r = count;
 		goto err_extents;
-	r = pool_verify(p, false, pool_log_finding, p);
+	}
+	t[1] = pool_now_ms();
+	r = pool_build_free(p, byoff);
+	if (r < 0) {
+		free(byoff);
+		goto err_extents;
+	}
+	t[2] = pool_now_ms();
+	r = pool_verify(p, byoff, count, false, pool_log_finding, p);
+	free(byoff);
+	t[3] = pool_now_ms();
+	log_info("%s: %llu extents loaded in %.1f ms (records %.1f, free space %.1f, checks %.1f)",
+		 dev->path, (unsigned long long)p->index.count, t[3] - t[0],
+		 t[1] - t[0], t[2] - t[1], t[3] - t[2]);
 	if (r != 0) {
 		log_err("%s: %d invariant violations after recovery; refusing to serve",
 			dev->path, r);

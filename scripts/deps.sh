@@ -11,7 +11,7 @@ packages=(
     libev-dev
     libpmem2-dev libndctl-dev libdaxctl-dev
     libsystemd-dev
-    libjson-c-dev libinih-dev libbsd-dev uuid-dev zlib1g-dev uthash-dev
+    libjson-c-dev libinih-dev libbsd-dev uuid-dev zlib1g-dev
     libcunit1-dev
 )
 
