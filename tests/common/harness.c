@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -284,4 +285,33 @@ int harness_count_fds(void)
 			n++;
 	closedir(d);
 	return n - 1; /* the DIR's own descriptor */
+}
+
+/*
+ * harness_connect -- a plain SEQPACKET connection to path, or -errno
+ *
+ * With timeout_s, receives time out (EAGAIN) after that long, so that a
+ * daemon that hangs instead of dying cannot hang a test.
+ */
+int harness_connect(const char *path, int timeout_s)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct timeval tv = { .tv_sec = timeout_s };
+	size_t len = strlen(path);
+	int fd, r;
+
+	if (len >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	memcpy(sa.sun_path, path, len + 1);
+	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		r = -errno;
+		close(fd);
+		return r;
+	}
+	if (timeout_s)
+		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	return fd;
 }

@@ -38,5 +38,6 @@ int harness_run(const char *const *argv, char *out, size_t cap, int *status);
 int harness_ctl(struct harness *h, const char *const *args, char *out,
 		size_t cap, int *status);
 int harness_count_fds(void);
+int harness_connect(const char *path, int timeout_s);
 
 #endif /* DAXALLOC_HARNESS_H */

@@ -29,24 +29,6 @@
 
 static struct harness daemon_h;
 
-/* connect_raw -- a plain SEQPACKET connection to path, or -errno */
-static int connect_raw(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-
-	if (fd < 0)
-		return -errno;
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	return fd;
-}
-
 /* recv_reply -- wait up to 5 s for one envelope; NULL on EOF or error */
 static Daxalloc__Envelope *recv_reply(int fd)
 {
@@ -236,7 +218,7 @@ static void test_unimplemented_request(void)
 {
 	Daxalloc__Envelope env = DAXALLOC__ENVELOPE__INIT, *resp;
 	Daxalloc__PinRequest pin = DAXALLOC__PIN_REQUEST__INIT;
-	int fd = connect_raw(daemon_h.sock);
+	int fd = harness_connect(daemon_h.sock, 5);
 
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL_FATAL(send_hello(fd), 0);
@@ -266,7 +248,7 @@ static void test_garbage_client(void)
 	static const char junk[] = "\xff\xff\xff\xff garbage, not protobuf";
 	Daxalloc__Envelope *resp;
 	json_object *o, *v;
-	int fd = connect_raw(daemon_h.sock);
+	int fd = harness_connect(daemon_h.sock, 5);
 
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL_FATAL(send(fd, junk, sizeof(junk), 0),
@@ -294,7 +276,7 @@ static void test_oversized_and_fds(void)
 	int fd, pfd[2];
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(buf);
-	fd = connect_raw(daemon_h.sock);
+	fd = harness_connect(daemon_h.sock, 5);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(send(fd, buf, big, 0), (ssize_t)big);
 	resp = recv_reply(fd);
@@ -306,7 +288,7 @@ static void test_oversized_and_fds(void)
 	free(buf);
 
 	/* The daemon takes no descriptors: a Hello with one is refused. */
-	fd = connect_raw(daemon_h.sock);
+	fd = harness_connect(daemon_h.sock, 5);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_FATAL(pipe(pfd) == 0);
 	{
@@ -340,12 +322,12 @@ static void test_rude_clients(void)
 
 	/* Connect and vanish, many times. */
 	for (i = 0; i < 50; i++) {
-		fd = connect_raw(daemon_h.sock);
+		fd = harness_connect(daemon_h.sock, 5);
 		CU_ASSERT_FATAL(fd >= 0);
 		close(fd);
 	}
 	/* Ask and die without reading the answer. */
-	fd = connect_raw(daemon_h.ctl);
+	fd = harness_connect(daemon_h.ctl, 5);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(send_hello(fd), 0);
 	env.version = 1;
@@ -355,7 +337,7 @@ static void test_rude_clients(void)
 	CU_ASSERT_EQUAL(envelope_send(fd, &env, NULL, 0), 0);
 	close(fd);
 	/* A control request on the client socket is refused, not fatal. */
-	fd = connect_raw(daemon_h.sock);
+	fd = harness_connect(daemon_h.sock, 5);
 	CU_ASSERT_FATAL(fd >= 0);
 	CU_ASSERT_EQUAL(send_hello(fd), 0);
 	CU_ASSERT_EQUAL(envelope_send(fd, &env, NULL, 0), 0);
@@ -393,7 +375,7 @@ static void test_non_admin(void)
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(10);
 		/* The socket file's mode stops us first. */
-		fd = connect_raw(daemon_h.ctl);
+		fd = harness_connect(daemon_h.ctl, 5);
 		_exit(fd == -EACCES ? 0 : 11);
 	}
 	CU_ASSERT_EQUAL(waitpid(pid, &st, 0), pid);
@@ -411,7 +393,7 @@ static void test_non_admin(void)
 
 		if (setgid(65534) < 0 || setuid(65534) < 0)
 			_exit(10);
-		fd = connect_raw(daemon_h.ctl);
+		fd = harness_connect(daemon_h.ctl, 5);
 		if (fd < 0 || send_hello(fd) != 0)
 			_exit(11);
 		env.version = 1;

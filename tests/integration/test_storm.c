@@ -159,31 +159,6 @@ storm_fail(const char *fmt, ...)
  * child, which reports through its journal and its exit status only.
  */
 
-/* storm_connect -- a plain SEQPACKET connection to path, or -errno */
-static int storm_connect(const char *path)
-{
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
-	struct timeval tv = { .tv_sec = 10 };
-	size_t len = strlen(path);
-	int fd;
-
-	if (len >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	memcpy(sa.sun_path, path, len + 1);
-	fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
-		int r = -errno;
-
-		close(fd);
-		return r;
-	}
-	/* A daemon that hangs instead of dying must not hang the test. */
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	return fd;
-}
-
 /*
  * storm_call -- send one request and wait for its answer
  *
@@ -388,7 +363,7 @@ static int storm_client(const char *journal, unsigned int idx, uint64_t seed)
 		   0644);
 	if (jfd < 0)
 		return STORM_EXIT_SETUP;
-	fd = storm_connect(storm.h.sock);
+	fd = harness_connect(storm.h.sock, 10);
 	/* A daemon killed before we got to it: a round without us. */
 	if (fd < 0)
 		return STORM_EXIT_GONE;
