@@ -23,6 +23,7 @@
 #include "server.h"
 #include "wire.h"
 #include "options.h"
+#include "proc.h"
 
 /* Messages read per wakeup, so one chatty client cannot starve the rest. */
 #define CONN_READ_BURST 32
@@ -60,30 +61,49 @@ void conn_enter_state(struct conn *c, enum conn_state state)
 		ev_io_stop(c->srv->loop, &c->rio);
 }
 
+/* conn_in_group -- is gid the peer's primary or a supplementary group? */
+bool conn_in_group(const struct conn *c, gid_t gid)
+{
+	unsigned int i;
+
+	if (c->gid == gid)
+		return true;
+	for (i = 0; i < c->ngroups; i++)
+		if (c->groups[i] == gid)
+			return true;
+	return false;
+}
+
 /*
- * conn_is_admin -- may this peer use control requests?
+ * conn_read_groups -- the peer's supplementary groups, from SO_PEERGROUPS
  *
- * Root, the daemon's own user, and members of the admin group (primary or
- * supplementary, the latter from SO_PEERGROUPS) may.
+ * A peer in more groups than we keep is checked against the first
+ * CONN_GROUPS_MAX: a denial at worst, never a grant.
  */
-static bool conn_is_admin(int fd, uid_t uid, gid_t gid, gid_t admin_gid)
+static void conn_read_groups(struct conn *c)
 {
 	gid_t groups[256];
 	socklen_t len = sizeof(groups);
-	size_t i;
+	unsigned int i, n;
 
-	if (uid == 0 || uid == geteuid())
+	if (getsockopt(c->fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+		return;
+	n = len / sizeof(gid_t);
+	for (i = 0; i < n && i < CONN_GROUPS_MAX; i++)
+		c->groups[i] = groups[i];
+	c->ngroups = i;
+}
+
+/*
+ * conn_is_admin -- may this peer use control requests?
+ *
+ * Root, the daemon's own user, and members of the admin group may.
+ */
+static bool conn_is_admin(const struct conn *c, gid_t admin_gid)
+{
+	if (c->uid == 0 || c->uid == geteuid())
 		return true;
-	if (admin_gid == (gid_t)-1)
-		return false;
-	if (gid == admin_gid)
-		return true;
-	if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
-		return false;
-	for (i = 0; i < len / sizeof(gid_t); i++)
-		if (groups[i] == admin_gid)
-			return true;
-	return false;
+	return admin_gid != (gid_t)-1 && conn_in_group(c, admin_gid);
 }
 
 /* conn_out_free -- release a queued message and its descriptors */
@@ -196,8 +216,21 @@ int conn_accept(struct server *srv, int fd, enum conn_kind kind)
 	c->pid = cred.pid;
 	c->uid = cred.uid;
 	c->gid = cred.gid;
-	c->admin = conn_is_admin(fd, cred.uid, cred.gid, srv->admin_gid);
+	conn_read_groups(c);
+	c->admin = conn_is_admin(c, srv->admin_gid);
 	snprintf(c->name, sizeof(c->name), "pid %d", (int)cred.pid);
+	if (kind == CONN_CLIENT) {
+		int r = proc_attach(srv, fd, cred.pid, &c->proc);
+
+		if (r < 0) {
+			log_warn("client pid %d refused: %s", (int)cred.pid,
+				 r == -EUSERS ? "too many connections from one process" :
+						strerror(-r));
+			close(fd);
+			free(c);
+			return r;
+		}
+	}
 	STAILQ_INIT(&c->outq);
 
 	ev_io_init(&c->rio, conn_read_cb, fd, EV_READ);
@@ -349,6 +382,8 @@ void conn_free(struct conn *c)
 		TAILQ_REMOVE(&srv->flushq, c, flush_entry);
 	TAILQ_REMOVE(&srv->conns, c, entry);
 	srv->nconns--;
+	if (c->proc)
+		proc_detach(c->proc);
 	log_debug("session %llu (%s): closed", (unsigned long long)c->session,
 		  c->name);
 	close(c->fd);

@@ -15,6 +15,7 @@
 #include "envelope.h"
 
 struct server;
+struct proc;
 
 /* Which socket a connection came from; decides what it may ask. */
 enum conn_kind {
@@ -29,6 +30,9 @@ enum conn_state {
 	CONN_READY,   /* Hello done: serving requests */
 	CONN_CLOSING, /* writing its last replies, reading nothing */
 };
+
+/* Supplementary groups remembered per peer for permission checks. */
+#define CONN_GROUPS_MAX 64
 
 /* Replies and events a connection may have queued before it is cut off. */
 #define CONN_OUTQ_MAX 256
@@ -60,6 +64,9 @@ struct conn {
 	uid_t uid;
 	gid_t gid;
 	bool admin; /* may use control requests */
+	gid_t groups[CONN_GROUPS_MAX]; /* supplementary groups (SO_PEERGROUPS) */
+	unsigned int ngroups;
+	struct proc *proc; /* the peer process (client socket only) */
 	char name[64];
 
 	ev_io rio, wio;
@@ -77,5 +84,6 @@ void conn_fail(struct conn *c, uint64_t id, int status, const char *why);
 void conn_abort(struct conn *c, const char *why);
 void conn_flush(struct conn *c);
 void conn_free(struct conn *c);
+bool conn_in_group(const struct conn *c, gid_t gid);
 
 #endif /* DAXALLOCD_CONN_H */

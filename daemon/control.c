@@ -114,9 +114,6 @@ int control_check(struct conn *c, const Daxalloc__Envelope *req,
 	return 0;
 }
 
-/* Extents per List reply: 200 records of at most ~250 bytes fit 64 KiB. */
-#define CONTROL_LIST_MAX 200
-
 /*
  * control_list -- one page of extents, in id order from the cursor
  *
@@ -126,40 +123,34 @@ int control_list(struct conn *c, const Daxalloc__Envelope *req,
 		 struct dispatch_reply *rep)
 {
 	const Daxalloc__CtlListRequest *lr = req->ctl_list;
-	Daxalloc__ListReply *out = &rep->u.list;
-	struct {
-		Daxalloc__Extent msg[CONTROL_LIST_MAX];
-		Daxalloc__Extent *ptr[CONTROL_LIST_MAX];
-	} *page;
-	struct pool *p = c->srv->pool;
-	struct extent *e;
-	size_t n = 0;
 
 	if (lr->what != DAXALLOC__CTL_LIST_REQUEST__WHAT__EXTENTS) {
 		dispatch_set_msg(rep, "only extents can be listed yet");
 		return -EOPNOTSUPP;
 	}
-	if (!p) {
+	if (!c->srv->pool) {
 		dispatch_set_msg(rep, "this daemon serves no pool");
 		return -ENODEV;
 	}
-	page = malloc(sizeof(*page));
-	if (!page)
-		return -ENOMEM;
-	rep->heap = page;
-	daxalloc__list_reply__init(out);
-	for (e = pool_find_from(p, lr->cursor); e; e = pool_next_id(p, e)) {
-		if (n == CONTROL_LIST_MAX) {
-			out->next_cursor = e->rec.id;
-			break;
-		}
-		dispatch_extent_msg(&page->msg[n], e);
-		page->ptr[n] = &page->msg[n];
-		n++;
+	return dispatch_list_page(rep, c->srv->pool, lr->cursor, NULL, NULL);
+}
+
+/* control_show -- one extent, by id or name */
+int control_show(struct conn *c, const Daxalloc__Envelope *req,
+		 struct dispatch_reply *rep)
+{
+	const Daxalloc__CtlShowRequest *sr = req->ctl_show;
+	struct extent *e;
+
+	if (!c->srv->pool) {
+		dispatch_set_msg(rep, "this daemon serves no pool");
+		return -ENODEV;
 	}
-	out->n_extents = n;
-	out->extents = page->ptr;
-	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_LIST_REPLY;
-	rep->env.list_reply = out;
+	e = dispatch_lookup(c->srv->pool, sr->key_case ==
+				DAXALLOC__CTL_SHOW_REQUEST__KEY_NAME,
+			    sr->extent_id, sr->name, rep);
+	if (!e)
+		return -ENOENT;
+	dispatch_extent_reply(rep, e);
 	return 0;
 }

@@ -13,6 +13,8 @@ int control_check(struct conn *c, const Daxalloc__Envelope *req,
 		  struct dispatch_reply *rep);
 int control_list(struct conn *c, const Daxalloc__Envelope *req,
 		 struct dispatch_reply *rep);
+int control_show(struct conn *c, const Daxalloc__Envelope *req,
+		 struct dispatch_reply *rep);
 int control_stats(struct conn *c, const Daxalloc__Envelope *req,
 		  struct dispatch_reply *rep);
 

@@ -5,13 +5,16 @@
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "daxalloc-config.h"
 #include "device.h"
 #include "log.h"
 #include "options.h"
 #include "pool.h"
+#include "quota.h"
 #include "server.h"
+#include "space.h"
 
 /* daxallocd_print_finding -- one --check finding on stdout */
 static void daxallocd_print_finding(void *arg, const char *finding)
@@ -59,6 +62,11 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 
 	log_info("daxallocd %s starting", DAXALLOC_VERSION);
+	if (opts.config_found)
+		log_info("configuration from %s", opts.config_path);
+	else
+		log_info("no %s: built-in defaults and the command line",
+			 opts.config_path);
 	dc.path = opts.device;
 	dc.size = opts.size;
 	dc.unit = opts.unit;
@@ -84,8 +92,21 @@ int main(int argc, char **argv)
 		options_free(&opts);
 		return 1;
 	}
+	/* Usage is rebuilt from the extents at every start. */
+	r = quota_new(&opts.cfg, &srv.quota);
+	if (r == 0)
+		r = space_recover(&srv);
+	if (r < 0) {
+		log_err("cannot count quota usage: %s", strerror(-r));
+		server_fini(&srv);
+		quota_free(srv.quota);
+		pool_close(pool, true);
+		options_free(&opts);
+		return 1;
+	}
 	status = server_run(&srv);
 	server_fini(&srv);
+	quota_free(srv.quota);
 	/* A failed commit must not be followed by a clean flag. */
 	pool_close(pool, !srv.commit_failed);
 	log_info("daxallocd stopped");

@@ -45,20 +45,21 @@ static int dispatch_hello(struct conn *c, const Daxalloc__Envelope *req,
 static const struct dispatch_entry dispatch_table[ENVELOPE_BODY_MAX] = {
 	[B(HELLO)] = { ON_CLIENT | ON_CONTROL, false, 0, dispatch_hello },
 	[B(ALLOC)] = { ON_CLIENT, false, 0, request_alloc },
-	[B(OPEN)] = { ON_CLIENT, false, 0, NULL },
-	[B(CLOSE)] = { ON_CLIENT, false, 0, NULL },
-	[B(TRUNCATE)] = { ON_CLIENT, false, 0, NULL },
+	[B(OPEN)] = { ON_CLIENT, false, 0, request_open },
+	[B(CLOSE)] = { ON_CLIENT, false, 0, request_close },
+	[B(TRUNCATE)] = { ON_CLIENT, false, 0, request_truncate },
 	[B(DELETE)] = { ON_CLIENT, false, 0, request_delete },
 	[B(PIN)] = { ON_CLIENT, false, 0, NULL },
 	[B(UNPIN)] = { ON_CLIENT, false, 0, NULL },
 	[B(LEASE_BREAK_ACK)] = { ON_CLIENT, false, 0, NULL },
-	[B(STAT)] = { ON_CLIENT, false, 0, NULL },
-	[B(LIST)] = { ON_CLIENT, false, 0, NULL },
+	[B(STAT)] = { ON_CLIENT, false, 0, request_stat },
+	[B(LIST)] = { ON_CLIENT, false, 0, request_list },
 	[B(STATUS_REQ)] = { ON_CONTROL, true, 0, control_status },
 	[B(CTL_LIST)] = { ON_CONTROL, true, 0, control_list },
 	[B(REVOKE)] = { ON_CONTROL, true, 0, NULL },
 	[B(CHECK)] = { ON_CONTROL, true, 0, control_check },
 	[B(STATS)] = { ON_CONTROL, true, 0, control_stats },
+	[B(CTL_SHOW)] = { ON_CONTROL, true, 0, control_show },
 };
 
 /* dispatch_set_msg -- explain the reply, printf-style */
@@ -83,6 +84,80 @@ void dispatch_extent_msg(Daxalloc__Extent *out, struct extent *e)
 	out->gid = e->rec.gid;
 	out->mode = e->rec.mode;
 	out->flags = e->rec.flags;
+}
+
+/* dispatch_extent_reply -- make rep an ExtentReply about e */
+void dispatch_extent_reply(struct dispatch_reply *rep, struct extent *e)
+{
+	daxalloc__extent_reply__init(&rep->u.extent);
+	dispatch_extent_msg(&rep->extent, e);
+	rep->u.extent.extent = &rep->extent;
+	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_EXTENT_REPLY;
+	rep->env.extent_reply = &rep->u.extent;
+}
+
+/*
+ * dispatch_lookup -- the extent a request names, by id or by name
+ *
+ * NULL with an explanation in rep when there is none.
+ */
+struct extent *dispatch_lookup(struct pool *p, bool by_name, uint64_t id,
+			       const char *name, struct dispatch_reply *rep)
+{
+	struct extent *e = by_name ? pool_find_name(p, name) : pool_find(p, id);
+
+	if (!e && by_name)
+		dispatch_set_msg(rep, "no extent named '%.64s'", name);
+	else if (!e)
+		dispatch_set_msg(rep, "no extent %llu", (unsigned long long)id);
+	return e;
+}
+
+/* Extents per List reply: 200 records of at most ~250 bytes fit 64 KiB. */
+#define DISPATCH_LIST_MAX 200
+/* Extents looked at per reply, so a filtered list costs bounded work. */
+#define DISPATCH_LIST_SCAN 8192
+
+/*
+ * dispatch_list_page -- a ListReply page of extents in id order
+ *
+ * From cursor on, the extents want() accepts (all when want is NULL).
+ * next_cursor says where the next page starts, 0 after the last.
+ */
+int dispatch_list_page(struct dispatch_reply *rep, struct pool *p,
+		       uint64_t cursor,
+		       bool (*want)(const struct extent *e, const void *arg),
+		       const void *arg)
+{
+	Daxalloc__ListReply *out = &rep->u.list;
+	struct {
+		Daxalloc__Extent msg[DISPATCH_LIST_MAX];
+		Daxalloc__Extent *ptr[DISPATCH_LIST_MAX];
+	} *page;
+	struct extent *e;
+	size_t n = 0, scanned = 0;
+
+	page = malloc(sizeof(*page));
+	if (!page)
+		return -ENOMEM;
+	rep->heap = page;
+	daxalloc__list_reply__init(out);
+	for (e = pool_find_from(p, cursor); e; e = pool_next_id(p, e)) {
+		if (n == DISPATCH_LIST_MAX || scanned++ == DISPATCH_LIST_SCAN) {
+			out->next_cursor = e->rec.id;
+			break;
+		}
+		if (want && !want(e, arg))
+			continue;
+		dispatch_extent_msg(&page->msg[n], e);
+		page->ptr[n] = &page->msg[n];
+		n++;
+	}
+	out->n_extents = n;
+	out->extents = page->ptr;
+	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_LIST_REPLY;
+	rep->env.list_reply = out;
+	return 0;
 }
 
 /* dispatch_copy_name -- keep a printable copy of the client's own name */

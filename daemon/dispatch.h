@@ -44,7 +44,16 @@ typedef int (*dispatch_fn)(struct conn *c, const Daxalloc__Envelope *req,
 
 void dispatch_request(struct conn *c, const Daxalloc__Envelope *req,
 		      unsigned int nfds);
+struct pool;
+
 void dispatch_extent_msg(Daxalloc__Extent *out, struct extent *e);
+void dispatch_extent_reply(struct dispatch_reply *rep, struct extent *e);
+struct extent *dispatch_lookup(struct pool *p, bool by_name, uint64_t id,
+			       const char *name, struct dispatch_reply *rep);
+int dispatch_list_page(struct dispatch_reply *rep, struct pool *p,
+		       uint64_t cursor,
+		       bool (*want)(const struct extent *e, const void *arg),
+		       const void *arg);
 void dispatch_set_msg(struct dispatch_reply *rep, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 

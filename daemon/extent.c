@@ -8,6 +8,23 @@
 
 #include "extent.h"
 
+/* extent_name_cmp -- order of the name tree */
+static int extent_name_cmp(const struct extent *a, const struct extent *b)
+{
+	return strcmp(a->rec.name, b->rec.name);
+}
+
+/* As in alloc.c: libbsd's cdefs leave __unused to us, for these only. */
+#ifndef __unused
+#define __unused __attribute__((__unused__))
+#define EXTENT_DEFINED_UNUSED
+#endif
+RB_GENERATE_STATIC(extent_names, extent, name_entry, extent_name_cmp)
+#ifdef EXTENT_DEFINED_UNUSED
+#undef __unused
+#undef EXTENT_DEFINED_UNUSED
+#endif
+
 /*
  * The id table: open addressing, linear probing, keys hashed by Fibonacci
  * multiplication (ids are consecutive integers, and the product's high bits
@@ -99,6 +116,7 @@ static void extent_table_del(struct extent_index *x, uint64_t id)
 void extent_index_init(struct extent_index *x)
 {
 	memset(x, 0, sizeof(*x));
+	RB_INIT(&x->names);
 }
 
 /* extent_index_free -- free every extent and the index itself */
@@ -139,13 +157,15 @@ int extent_index_reserve(struct extent_index *x, size_t n)
 /*
  * extent_index_add -- index e at the end of the id order
  *
- * Returns -EEXIST for an id already present, -ENOMEM.  Callers that add in
+ * Returns -EEXIST for an id or a name already present, -ENOMEM.  Callers that add in
  * id order (allocation) keep the vector sorted; recovery adds in slot order
  * through extent_index_load() and calls extent_index_sort() once at the end.
  */
 int extent_index_add(struct extent_index *x, struct extent *e)
 {
 	if (extent_find(x, e->rec.id))
+		return -EEXIST;
+	if (e->rec.name[0] && extent_find_name(x, e->rec.name))
 		return -EEXIST;
 	return extent_index_load(x, e);
 }
@@ -154,8 +174,8 @@ int extent_index_add(struct extent_index *x, struct extent *e)
  * extent_index_load -- index e without looking for its id first
  *
  * For recovery, which loads every record once (after one
- * extent_index_reserve() for all of them): duplicates are found by
- * extent_index_sort() instead.
+ * extent_index_reserve() for all of them): duplicate ids are found by
+ * extent_index_sort() instead; a duplicate name gives -EEXIST here.
  */
 int extent_index_load(struct extent_index *x, struct extent *e)
 {
@@ -164,6 +184,9 @@ int extent_index_load(struct extent_index *x, struct extent *e)
 	r = extent_index_reserve(x, 1);
 	if (r < 0)
 		return r;
+	/* A name taken twice on the device is corruption, found here. */
+	if (e->rec.name[0] && RB_INSERT(extent_names, &x->names, e))
+		return -EEXIST;
 	extent_table_put(x->table, x->bits, e);
 	e->vidx = x->len;
 	x->vec[x->len++] = e;
@@ -189,6 +212,8 @@ static void extent_index_compact(struct extent_index *x)
 /* extent_index_del -- forget e (the caller frees it) */
 void extent_index_del(struct extent_index *x, struct extent *e)
 {
+	if (e->rec.name[0])
+		RB_REMOVE(extent_names, &x->names, e);
 	extent_table_del(x, e->rec.id);
 	x->vec[e->vidx] = NULL;
 	x->holes++;
@@ -303,6 +328,17 @@ struct extent *extent_find(const struct extent_index *x, uint64_t id)
 		if (x->table[i].id == id)
 			return x->table[i].e;
 	return NULL;
+}
+
+/* extent_find_name -- the named extent called name, or NULL */
+struct extent *extent_find_name(const struct extent_index *x, const char *name)
+{
+	struct extent key;
+
+	if (strlen(name) > FMT_NAME_MAX)
+		return NULL;
+	strcpy(key.rec.name, name);
+	return RB_FIND(extent_names, (struct extent_names *)&x->names, &key);
 }
 
 /* extent_first_from -- the first non-hole at or after vector position i */

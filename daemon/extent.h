@@ -3,7 +3,8 @@
  * extent.h -- the pool's extents in memory, indexed by id
  *
  * A hash table finds an extent by id in O(1); a vector kept in id order
- * serves listings from a cursor.  Ids only grow, so a new extent is
+ * serves listings from a cursor; a red-black tree finds named extents by
+ * name.  Ids only grow, so a new extent is
  * appended; a deleted one leaves a hole that compaction removes once holes
  * are half the vector.  Nothing here is ordered by offset: the rare walks
  * that need it (checks, recovery) sort a snapshot.
@@ -13,10 +14,15 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/queue.h>
+#include <sys/tree.h>
 
 #include "format.h"
 
 struct extent {
+	RB_ENTRY(extent) name_entry; /* named extents only */
+	TAILQ_ENTRY(extent) owner_entry; /* anonymous: its owner's list */
+	void *owner;   /* anonymous: the owning process (proc.c), if known */
 	size_t vidx;   /* position in the id-ordered vector */
 	uint64_t slot; /* record slot on the device */
 	struct fmt_extent rec;
@@ -28,7 +34,10 @@ struct extent_slot {
 	struct extent *e;
 };
 
+RB_HEAD(extent_names, extent);
+
 struct extent_index {
+	struct extent_names names; /* named extents, by name */
 	struct extent_slot *table; /* 2^bits entries, at most half used */
 	unsigned int bits;
 	struct extent **vec; /* id order; NULL where one was deleted */
@@ -45,6 +54,7 @@ void extent_index_del(struct extent_index *x, struct extent *e);
 int extent_index_sort(struct extent_index *x, uint64_t *dup);
 
 struct extent *extent_find(const struct extent_index *x, uint64_t id);
+struct extent *extent_find_name(const struct extent_index *x, const char *name);
 struct extent *extent_find_from(const struct extent_index *x, uint64_t id);
 struct extent *extent_next(const struct extent_index *x, const struct extent *e);
 int extent_by_offset(const struct extent_index *x, struct extent ***out);

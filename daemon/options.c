@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 
 #include "daxalloc-config.h"
+#include "format.h"
 #include "log.h"
 #include "options.h"
 
@@ -18,6 +19,12 @@ static const char options_usage[] =
 	"Usage: daxallocd [OPTION]...\n"
 	"Own a devdax namespace (or a file pool) and hand out extents to client\n"
 	"processes over a Unix socket.\n"
+	"\n"
+	"Settings come from the configuration file, then from these options,\n"
+	"which win over it.\n"
+	"  -c, --config PATH          configuration file\n"
+	"                             (default " DAXALLOC_DEFAULT_CONFIG ";\n"
+	"                             only an explicit PATH must exist)\n"
 	"\n"
 	"Pool:\n"
 	"  -d, --device PATH          devdax device (/dev/daxX.Y) or pool file\n"
@@ -52,6 +59,7 @@ static const char options_usage[] =
 	"or runtime failure, 2 on a usage error.\n";
 
 static const struct option options_long[] = {
+	{ "config", required_argument, NULL, 'c' },
 	{ "device", required_argument, NULL, 'd' },
 	{ "size", required_argument, NULL, 's' },
 	{ "unit", required_argument, NULL, 'u' },
@@ -132,6 +140,41 @@ static const char *options_join(struct options *o, const char *dir,
 	return options_own(o, s);
 }
 
+/*
+ * options_merge -- take from the configuration file what the command line
+ * did not give
+ *
+ * The file's values are already over the built-in defaults (the same as
+ * ours), so a scalar is taken whole; a string only when the file has one.
+ */
+static void options_merge(struct options *o, bool *unit_given)
+{
+	const struct config *c = &o->cfg;
+	unsigned int cli = o->cli_set;
+
+	if (!(cli & CONFIG_SET(CONFIG_DEVICE)) && c->device)
+		o->device = c->device;
+	if (!(cli & CONFIG_SET(CONFIG_SIZE)) && (c->set & CONFIG_SET(CONFIG_SIZE)))
+		o->size = c->size;
+	if (!(cli & CONFIG_SET(CONFIG_UNIT)) && (c->set & CONFIG_SET(CONFIG_UNIT))) {
+		o->unit = c->unit;
+		*unit_given = true;
+	}
+	if (!(cli & CONFIG_SET(CONFIG_SOCKET)) && c->socket_path)
+		o->socket_path = c->socket_path;
+	if (!(cli & CONFIG_SET(CONFIG_CONTROL_SOCKET)) && c->control_path)
+		o->control_path = c->control_path;
+	if (!(cli & CONFIG_SET(CONFIG_ADMIN_GROUP)) && c->admin_group)
+		o->admin_group = c->admin_group;
+	if (!(cli & CONFIG_SET(CONFIG_LOG_LEVEL)))
+		o->log_level = c->log_level;
+	if (!(cli & CONFIG_SET(CONFIG_HELLO_TIMEOUT)))
+		o->hello_timeout_s = c->hello_timeout_s;
+	/* No options for these (yet): the file or the default. */
+	o->connections_per_process = c->connections_per_process;
+	o->max_name_length = c->max_name_length;
+}
+
 /* options_validate -- cross-option checks, with a message for each */
 static int options_validate(struct options *o, bool unit_given)
 {
@@ -139,7 +182,8 @@ static int options_validate(struct options *o, bool unit_given)
 
 	if (!o->device) {
 		fprintf(stderr,
-			"daxallocd: no device: pass --device PATH (a devdax device or a pool file), or --local for a development pool in ./" OPTIONS_LOCAL_DIR "\n");
+			"daxallocd: no device: pass --device PATH (a devdax device or a pool file), set device in %s, or pass --local for a development pool in ./" OPTIONS_LOCAL_DIR "\n",
+			o->config_path);
 		return -EINVAL;
 	}
 	if (o->format && o->check) {
@@ -167,8 +211,8 @@ static int options_validate(struct options *o, bool unit_given)
 	if (o->device && stat(o->device, &st) == 0) {
 		if (S_ISCHR(st.st_mode) && (o->size || unit_given)) {
 			fprintf(stderr,
-				"daxallocd: %s is a device: its size and alignment come from the namespace, drop --size/--unit\n",
-				o->device);
+				"daxallocd: %s is a device: its size and alignment come from the namespace, drop --size/--unit (or size/unit in %s)\n",
+				o->device, o->config_path);
 			return -EINVAL;
 		}
 		if (!S_ISCHR(st.st_mode) && !S_ISREG(st.st_mode)) {
@@ -206,19 +250,26 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 {
 	const char *local = NULL;
 	bool unit_given = false;
-	char *end;
+	char *end, err[512];
 	int c, r;
 
 	memset(o, 0, sizeof(*o));
+	config_defaults(&o->cfg);
 	o->unit = OPTIONS_DEFAULT_UNIT;
 	o->hello_timeout_s = 10;
+	o->connections_per_process = 64;
+	o->max_name_length = FMT_NAME_MAX;
 	o->log_level = LOG_INFO;
 
-	while ((c = getopt_long(argc, argv, "d:s:u:L::S:C:g:l:vhV",
+	while ((c = getopt_long(argc, argv, "c:d:s:u:L::S:C:g:l:vhV",
 				options_long, NULL)) != -1) {
 		switch (c) {
+		case 'c':
+			o->config_path = optarg;
+			break;
 		case 'd':
 			o->device = optarg;
+			o->cli_set |= CONFIG_SET(CONFIG_DEVICE);
 			break;
 		case 's':
 			if (options_parse_size(optarg, &o->size) < 0) {
@@ -226,6 +277,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 					optarg);
 				return OPTIONS_EXIT_USAGE;
 			}
+			o->cli_set |= CONFIG_SET(CONFIG_SIZE);
 			break;
 		case 'u':
 			if (options_parse_size(optarg, &o->unit) < 0) {
@@ -234,18 +286,22 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 				return OPTIONS_EXIT_USAGE;
 			}
 			unit_given = true;
+			o->cli_set |= CONFIG_SET(CONFIG_UNIT);
 			break;
 		case 'L':
 			local = optarg ? optarg : OPTIONS_LOCAL_DIR;
 			break;
 		case 'S':
 			o->socket_path = optarg;
+			o->cli_set |= CONFIG_SET(CONFIG_SOCKET);
 			break;
 		case 'C':
 			o->control_path = optarg;
+			o->cli_set |= CONFIG_SET(CONFIG_CONTROL_SOCKET);
 			break;
 		case 'g':
 			o->admin_group = optarg;
+			o->cli_set |= CONFIG_SET(CONFIG_ADMIN_GROUP);
 			break;
 		case 'T': {
 			unsigned long v;
@@ -258,6 +314,7 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 				return OPTIONS_EXIT_USAGE;
 			}
 			o->hello_timeout_s = (unsigned int)v;
+			o->cli_set |= CONFIG_SET(CONFIG_HELLO_TIMEOUT);
 			break;
 		}
 		case 'F':
@@ -273,9 +330,11 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 					optarg);
 				return OPTIONS_EXIT_USAGE;
 			}
+			o->cli_set |= CONFIG_SET(CONFIG_LOG_LEVEL);
 			break;
 		case 'v':
 			o->log_level = LOG_DEBUG;
+			o->cli_set |= CONFIG_SET(CONFIG_LOG_LEVEL);
 			break;
 		case 'h':
 			fputs(options_usage, stdout);
@@ -294,21 +353,41 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 		return OPTIONS_EXIT_USAGE;
 	}
 
+	/* --local is the command line too: it wins over the file. */
 	if (local) {
 		if (!o->device) {
 			o->device = options_join(o, local, OPTIONS_LOCAL_POOL);
 			if (!o->size)
 				o->size = OPTIONS_LOCAL_SIZE;
+			o->cli_set |= CONFIG_SET(CONFIG_DEVICE) |
+				      CONFIG_SET(CONFIG_SIZE);
 		}
-		if (!o->socket_path)
+		if (!o->socket_path) {
 			o->socket_path = options_join(o, local, "daxalloc.sock");
-		if (!o->control_path)
+			o->cli_set |= CONFIG_SET(CONFIG_SOCKET);
+		}
+		if (!o->control_path) {
 			o->control_path = options_join(o, local, "control.sock");
+			o->cli_set |= CONFIG_SET(CONFIG_CONTROL_SOCKET);
+		}
 		if (!o->device || !o->socket_path || !o->control_path) {
 			fprintf(stderr, "daxallocd: out of memory\n");
 			return OPTIONS_EXIT_USAGE;
 		}
 	}
+
+	/* Only a file named on the command line must exist. */
+	r = config_load(o->config_path ? o->config_path : DAXALLOC_DEFAULT_CONFIG,
+			o->config_path != NULL, &o->cfg, err, sizeof(err));
+	if (r < 0 && (r != -ENOENT || o->config_path)) {
+		fprintf(stderr, "daxallocd: %s\n", err);
+		return OPTIONS_EXIT_USAGE;
+	}
+	o->config_found = r == 0;
+	if (!o->config_path)
+		o->config_path = DAXALLOC_DEFAULT_CONFIG;
+	options_merge(o, &unit_given);
+
 	if (!o->socket_path)
 		o->socket_path = DAXALLOC_DEFAULT_SOCKET;
 	if (!o->control_path)
@@ -329,4 +408,6 @@ void options_free(struct options *o)
 		free(o->owned[i]);
 		o->owned[i] = NULL;
 	}
+	/* Last: the string fields above may point into it. */
+	config_free(&o->cfg);
 }

@@ -8,6 +8,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "config.h"
+
 /* Embedded default for development: a file pool in a local folder. */
 #define OPTIONS_LOCAL_DIR "daxalloc-local"
 #define OPTIONS_LOCAL_POOL "pool.img"
@@ -25,9 +27,23 @@ struct options {
 	const char *control_path; /* control socket */
 	const char *admin_group;  /* may use the control socket; NULL: none */
 	unsigned int hello_timeout_s;
+	unsigned int connections_per_process;
+	unsigned int max_name_length;
 	int log_level;
 	bool format; /* --format: format the device and exit */
 	bool check;  /* --check: verify the pool offline and exit */
+
+	/*
+	 * The configuration file, merged under the command line: defaults <
+	 * file < command line.  The fields above hold the merged values (the
+	 * strings may point into cfg); what only the file sets (quotas,
+	 * lease_break_time) is read from cfg.  cli_set keeps which keys the
+	 * command line gave, so that a reload keeps them too.
+	 */
+	const char *config_path; /* --config, else DAXALLOC_DEFAULT_CONFIG */
+	bool config_found;	 /* false: no file, built-in defaults */
+	unsigned int cli_set;	 /* CONFIG_SET() of keys the command line gave */
+	struct config cfg;
 
 	char *owned[4]; /* strings built here, freed by options_free() */
 };

@@ -50,6 +50,12 @@ struct extent *pool_find(struct pool *p, uint64_t id)
 	return extent_find(&p->index, id);
 }
 
+/* pool_find_name -- the named extent called name, or NULL */
+struct extent *pool_find_name(struct pool *p, const char *name)
+{
+	return extent_find_name(&p->index, name);
+}
+
 /* pool_find_from -- the extent with the lowest id >= id, or NULL */
 struct extent *pool_find_from(struct pool *p, uint64_t id)
 {
@@ -137,6 +143,8 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 		return -EINVAL;
 	if (name_len > FMT_NAME_MAX)
 		return -ENAMETOOLONG;
+	if (name_len && extent_find_name(&p->index, attr->name))
+		return -EEXIST;
 	len = (size + unit - 1) / unit * unit;
 	if (align < unit)
 		align = unit;
@@ -152,6 +160,9 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 		return -ENOMEM;
 	/* Ids only grow, so the new extent goes at the end of the id order. */
 	e->rec.id = p->meta->state.next_extent_id;
+	e->rec.name_len = (uint32_t)name_len;
+	if (name_len)
+		memcpy(e->rec.name, attr->name, name_len);
 	r = extent_index_add(&p->index, e);
 	if (r < 0) {
 		free(e);
@@ -176,9 +187,7 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 	e->rec.flags = attr->flags;
 	e->rec.owner_pid = (uint32_t)attr->owner_pid;
 	e->rec.owner_start = attr->owner_start;
-	e->rec.name_len = (uint32_t)name_len;
-	if (name_len)
-		memcpy(e->rec.name, attr->name, name_len);
+	memcpy(e->rec.owner_boot, attr->owner_boot, sizeof(e->rec.owner_boot));
 	pool_seal(&e->rec);
 	/* Cannot fail: meta_begin() made room. */
 	pool_stage_extent(p, slot, &e->rec);
@@ -231,9 +240,10 @@ int pool_truncate(struct pool *p, uint64_t id, uint64_t size)
 		return -ENOENT;
 	if (size == 0)
 		return -EINVAL;
+	/* Larger than the data area: no room, and no overflow below. */
+	if (size > p->meta->sb.data_size)
+		return -ENOSPC;
 	len = (size + unit - 1) / unit * unit;
-	if (len < size)
-		return -EINVAL;
 	if (len == e->rec.length)
 		return 0;
 	r = meta_begin(p->meta, sizeof(struct fmt_extent));
@@ -676,12 +686,20 @@ static int pool_load_extents(struct pool *p)
 					p->dev->path, (unsigned long long)slot);
 			continue;
 		}
-		e = malloc(sizeof(*e));
+		e = calloc(1, sizeof(*e));
 		if (!e)
 			return -ENOMEM;
 		e->slot = slot;
 		e->rec = *rec;
 		r = extent_index_load(&p->index, e);
+		if (r == -EEXIST) {
+			log_err("%s: extent slot %llu: name '%s' is used twice",
+				p->dev->path, (unsigned long long)slot,
+				rec->name);
+			free(e);
+			bad++;
+			continue;
+		}
 		if (r < 0) {
 			free(e);
 			return r;

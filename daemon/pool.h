@@ -50,6 +50,7 @@ struct pool_attr {
 	uint32_t flags; /* FMT_EXTENT_* */
 	pid_t owner_pid;
 	uint64_t owner_start;
+	uint8_t owner_boot[16];
 };
 
 struct pool_stats {
@@ -88,6 +89,7 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 int pool_delete(struct pool *p, uint64_t id);
 int pool_truncate(struct pool *p, uint64_t id, uint64_t size);
 struct extent *pool_find(struct pool *p, uint64_t id);
+struct extent *pool_find_name(struct pool *p, const char *name);
 struct extent *pool_find_from(struct pool *p, uint64_t id);
 struct extent *pool_next_id(struct pool *p, struct extent *e);
 int pool_commit(struct pool *p);

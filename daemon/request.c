@@ -2,16 +2,20 @@
 /*
  * request.c -- requests of the client socket (libdaxalloc)
  *
- * Handlers change the pool in memory and stage its records; the reply is
- * written only after the server's before-sleep commit made them durable.
+ * Handlers check, change the pool in memory and stage its records; the
+ * reply is written only after the server's before-sleep commit made them
+ * durable.  Replies to Alloc and Open (and to a Truncate that grew) carry
+ * the device fd for the client to map the extent.
  */
 #include <errno.h>
+#include <string.h>
 
 #include "conn.h"
 #include "log.h"
 #include "pool.h"
 #include "request.h"
 #include "server.h"
+#include "space.h"
 
 /* Permission bits of an extent whose request names none. */
 #define REQUEST_DEFAULT_MODE 0600u
@@ -24,50 +28,62 @@ static struct pool *request_pool(struct conn *c, struct dispatch_reply *rep)
 	return c->srv->pool;
 }
 
+/* request_attach_fd -- the reply carries the device fd, rw or ro */
+static void request_attach_fd(struct conn *c, struct dispatch_reply *rep,
+			      bool rdonly)
+{
+	rep->fds[0] = c->srv->client_fd[rdonly ? 1 : 0];
+	rep->nfds = 1;
+}
+
 /*
- * request_alloc -- a new extent of at least size bytes
+ * request_find -- the extent a request names, checked against the peer
  *
- * This form is anonymous and unnamed: names, modes beyond the default,
- * fd passing and the owner's lifetime arrive with the extent requests.
+ * want is SPACE_READ and/or SPACE_WRITE; NULL with the errno in *err.
  */
+static struct extent *request_find(struct conn *c, bool by_name, uint64_t id,
+				   const char *name, unsigned int want,
+				   struct dispatch_reply *rep, int *err)
+{
+	struct extent *e;
+
+	e = dispatch_lookup(c->srv->pool, by_name, id, name, rep);
+	if (!e) {
+		*err = -ENOENT;
+		return NULL;
+	}
+	if (space_may(c, e, want) < 0) {
+		dispatch_set_msg(rep, "extent %llu (owner %u:%u, mode %04o): %s denied to uid %u",
+				 (unsigned long long)e->rec.id, e->rec.uid,
+				 e->rec.gid, e->rec.mode,
+				 want & SPACE_WRITE ? "write" : "read",
+				 (unsigned int)c->uid);
+		*err = -EACCES;
+		return NULL;
+	}
+	return e;
+}
+
+/* request_alloc -- a new extent, named (persistent) or anonymous */
 int request_alloc(struct conn *c, const Daxalloc__Envelope *req,
 		  struct dispatch_reply *rep)
 {
 	const Daxalloc__AllocRequest *a = req->alloc;
-	struct pool *p = request_pool(c, rep);
-	struct pool_attr attr = { 0 };
-	struct pool_stats st;
 	struct extent *e;
 	int r;
 
-	if (!p)
+	if (!request_pool(c, rep))
 		return -ENODEV;
-	if (a->name[0]) {
-		dispatch_set_msg(rep, "named extents are not served yet");
-		return -EOPNOTSUPP;
+	if (a->flags) {
+		dispatch_set_msg(rep, "unknown flags %#x", a->flags);
+		return -EINVAL;
 	}
-	attr.uid = c->uid;
-	attr.gid = c->gid;
-	attr.mode = a->mode ? a->mode & 07777 : REQUEST_DEFAULT_MODE;
-	attr.flags = FMT_EXTENT_ANONYMOUS;
-	attr.owner_pid = c->pid;
-	r = pool_alloc(p, a->size, a->align, &attr, &e);
-	if (r == -ENOSPC) {
-		pool_get_stats(p, &st);
-		dispatch_set_msg(rep,
-				 "no contiguous run of %llu bytes (largest free run: %llu bytes)",
-				 (unsigned long long)a->size,
-				 (unsigned long long)st.largest_free);
-	} else if (r == -EINVAL) {
-		dispatch_set_msg(rep, "size must be non-zero and align a power of two");
-	}
+	r = space_alloc(c->srv, c, a->name, a->size, a->align,
+			a->mode ? a->mode : REQUEST_DEFAULT_MODE, &e, rep->msg);
 	if (r < 0)
 		return r;
-	daxalloc__extent_reply__init(&rep->u.extent);
-	rep->u.extent.extent = &rep->extent;
-	dispatch_extent_msg(&rep->extent, e);
-	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_EXTENT_REPLY;
-	rep->env.extent_reply = &rep->u.extent;
+	dispatch_extent_reply(rep, e);
+	request_attach_fd(c, rep, false);
 	log_debug("session %llu: extent %llu allocated at %#llx+%#llx",
 		  (unsigned long long)c->session, (unsigned long long)e->rec.id,
 		  (unsigned long long)e->rec.offset,
@@ -75,26 +91,147 @@ int request_alloc(struct conn *c, const Daxalloc__Envelope *req,
 	return 0;
 }
 
-/* request_delete -- free an extent the caller owns (root owns all) */
-int request_delete(struct conn *c, const Daxalloc__Envelope *req,
-		   struct dispatch_reply *rep)
+/* request_open -- an existing extent, read-write or read-only */
+int request_open(struct conn *c, const Daxalloc__Envelope *req,
+		 struct dispatch_reply *rep)
 {
-	struct pool *p = request_pool(c, rep);
+	const Daxalloc__OpenRequest *o = req->open;
+	unsigned int want = SPACE_READ | (o->read_only ? 0 : SPACE_WRITE);
 	struct extent *e;
-	uint64_t id;
+	int r;
 
-	if (!p)
+	if (!request_pool(c, rep))
 		return -ENODEV;
-	id = req->delete_->extent_id;
-	e = pool_find(p, id);
-	if (!e) {
+	if (o->key_case == DAXALLOC__OPEN_REQUEST__KEY__NOT_SET) {
+		dispatch_set_msg(rep, "Open needs an extent id or a name");
+		return -EINVAL;
+	}
+	e = request_find(c, o->key_case == DAXALLOC__OPEN_REQUEST__KEY_NAME,
+			 o->extent_id, o->name, want, rep, &r);
+	if (!e)
+		return r;
+	dispatch_extent_reply(rep, e);
+	request_attach_fd(c, rep, o->read_only);
+	return 0;
+}
+
+/*
+ * request_close -- the client unmapped an extent
+ *
+ * Nothing to release yet: leases (the next step) will end here.
+ */
+int request_close(struct conn *c, const Daxalloc__Envelope *req,
+		  struct dispatch_reply *rep)
+{
+	uint64_t id = req->close->extent_id;
+
+	if (!request_pool(c, rep))
+		return -ENODEV;
+	if (!pool_find(c->srv->pool, id)) {
 		dispatch_set_msg(rep, "no extent %llu", (unsigned long long)id);
 		return -ENOENT;
 	}
-	if (c->uid != 0 && c->uid != e->rec.uid) {
-		dispatch_set_msg(rep, "extent %llu belongs to uid %u",
-				 (unsigned long long)id, e->rec.uid);
-		return -EACCES;
+	return 0;
+}
+
+/* request_truncate -- shrink, or grow in place; needs write permission */
+int request_truncate(struct conn *c, const Daxalloc__Envelope *req,
+		     struct dispatch_reply *rep)
+{
+	const Daxalloc__TruncateRequest *t = req->truncate;
+	struct extent *e;
+	uint64_t old;
+	int r;
+
+	if (!request_pool(c, rep))
+		return -ENODEV;
+	e = request_find(c, false, t->extent_id, NULL, SPACE_WRITE, rep, &r);
+	if (!e)
+		return r;
+	old = e->rec.length;
+	r = space_truncate(c->srv, e, t->size, rep->msg);
+	if (r < 0)
+		return r;
+	dispatch_extent_reply(rep, e);
+	/* A grown extent is mapped anew: the client needs the fd again. */
+	if (e->rec.length > old)
+		request_attach_fd(c, rep, false);
+	return 0;
+}
+
+/*
+ * request_delete -- free an extent; needs write permission
+ *
+ * There is no directory to hold a "may unlink" bit: the extent's own write
+ * permission stands for it.
+ */
+int request_delete(struct conn *c, const Daxalloc__Envelope *req,
+		   struct dispatch_reply *rep)
+{
+	const Daxalloc__DeleteRequest *d = req->delete_;
+	struct extent *e;
+	int r;
+
+	if (!request_pool(c, rep))
+		return -ENODEV;
+	if (d->key_case == DAXALLOC__DELETE_REQUEST__KEY__NOT_SET) {
+		dispatch_set_msg(rep, "Delete needs an extent id or a name");
+		return -EINVAL;
 	}
-	return pool_delete(p, id);
+	e = request_find(c, d->key_case == DAXALLOC__DELETE_REQUEST__KEY_NAME,
+			 d->extent_id, d->name, SPACE_WRITE, rep, &r);
+	if (!e)
+		return r;
+	space_free(c->srv, e, "deleted by its client");
+	return 0;
+}
+
+/* request_stat -- what an extent is; needs read permission */
+int request_stat(struct conn *c, const Daxalloc__Envelope *req,
+		 struct dispatch_reply *rep)
+{
+	const Daxalloc__StatRequest *s = req->stat;
+	struct extent *e;
+	int r;
+
+	if (!request_pool(c, rep))
+		return -ENODEV;
+	if (s->key_case == DAXALLOC__STAT_REQUEST__KEY__NOT_SET) {
+		dispatch_set_msg(rep, "Stat needs an extent id or a name");
+		return -EINVAL;
+	}
+	e = request_find(c, s->key_case == DAXALLOC__STAT_REQUEST__KEY_NAME,
+			 s->extent_id, s->name, SPACE_READ, rep, &r);
+	if (!e)
+		return r;
+	dispatch_extent_reply(rep, e);
+	return 0;
+}
+
+/* request_list_own -- List filter: the caller's own extents */
+static bool request_list_own(const struct extent *e, const void *arg)
+{
+	const struct conn *c = arg;
+
+	return e->rec.uid == c->uid;
+}
+
+/* request_list_openable -- List filter: what the caller may open */
+static bool request_list_openable(const struct extent *e, const void *arg)
+{
+	return space_may(arg, e, SPACE_READ) == 0;
+}
+
+/* request_list -- a page of the caller's extents, or of those it may open */
+int request_list(struct conn *c, const Daxalloc__Envelope *req,
+		 struct dispatch_reply *rep)
+{
+	const Daxalloc__ListRequest *l = req->list;
+
+	if (!request_pool(c, rep))
+		return -ENODEV;
+	return dispatch_list_page(rep, c->srv->pool, l->cursor,
+				  l->openable ? request_list_openable :
+						request_list_own,
+				  c);
 }

@@ -9,7 +9,17 @@
 
 int request_alloc(struct conn *c, const Daxalloc__Envelope *req,
 		  struct dispatch_reply *rep);
+int request_open(struct conn *c, const Daxalloc__Envelope *req,
+		 struct dispatch_reply *rep);
+int request_close(struct conn *c, const Daxalloc__Envelope *req,
+		  struct dispatch_reply *rep);
+int request_truncate(struct conn *c, const Daxalloc__Envelope *req,
+		     struct dispatch_reply *rep);
 int request_delete(struct conn *c, const Daxalloc__Envelope *req,
 		   struct dispatch_reply *rep);
+int request_stat(struct conn *c, const Daxalloc__Envelope *req,
+		 struct dispatch_reply *rep);
+int request_list(struct conn *c, const Daxalloc__Envelope *req,
+		 struct dispatch_reply *rep);
 
 #endif /* DAXALLOCD_REQUEST_H */

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "notify.h"
 #include "options.h"
+#include "device.h"
 #include "pool.h"
 #include "server.h"
 #include "wire.h"
@@ -190,6 +191,10 @@ int server_init(struct server *s, const struct options *opts,
 	s->exit_status = 1;
 	TAILQ_INIT(&s->conns);
 	TAILQ_INIT(&s->flushq);
+	TAILQ_INIT(&s->procs);
+	s->client_fd[0] = s->client_fd[1] = -1;
+	s->limits.connections_per_process = opts->connections_per_process;
+	s->limits.max_name_length = opts->max_name_length;
 	for (k = 0; k < CONN_KIND_COUNT; k++)
 		s->listeners[k].fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);
@@ -205,6 +210,24 @@ int server_init(struct server *s, const struct options *opts,
 		log_err("cannot create the event loop");
 		r = -ENOMEM;
 		goto err_buf;
+	}
+	if (pool) {
+		/*
+		 * Fresh open file descriptions, not dups of the pool's: a client
+		 * holding one must not hold the daemon's flock, and read-only
+		 * opens get an O_RDONLY one.
+		 */
+		s->client_fd[0] = device_open_fd(pool->dev, O_RDWR);
+		s->client_fd[1] = device_open_fd(pool->dev, O_RDONLY);
+		if (s->client_fd[0] < 0 || s->client_fd[1] < 0) {
+			r = s->client_fd[0] < 0 ? s->client_fd[0] : s->client_fd[1];
+			log_err("cannot reopen %s for clients: %s", pool->dev->path,
+				strerror(-r));
+			goto err_fds;
+		}
+		r = proc_recover(s);
+		if (r < 0)
+			goto err_fds;
 	}
 	for (k = 0; k < CONN_KIND_COUNT; k++) {
 		r = listener_open(&s->listeners[k], s, k, paths[k], modes[k]);
@@ -226,6 +249,11 @@ int server_init(struct server *s, const struct options *opts,
 err_listeners:
 	while (k-- > 0)
 		listener_close(&s->listeners[k]);
+err_fds:
+	proc_fini(s);
+	for (k = 0; k < 2; k++)
+		if (s->client_fd[k] >= 0)
+			close(s->client_fd[k]);
 	ev_loop_destroy(s->loop);
 	s->loop = NULL;
 err_buf:
@@ -280,6 +308,10 @@ void server_fini(struct server *s)
 	}
 	for (k = 0; k < CONN_KIND_COUNT; k++)
 		listener_close(&s->listeners[k]);
+	proc_fini(s);
+	for (k = 0; k < 2; k++)
+		if (s->client_fd[k] >= 0)
+			close(s->client_fd[k]);
 	if (s->reserve_fd >= 0)
 		close(s->reserve_fd);
 	ev_loop_destroy(s->loop);

@@ -14,9 +14,17 @@
 
 #include "conn.h"
 #include "listener.h"
+#include "proc.h"
 
 struct options;
 struct pool;
+struct quota;
+
+/* Limits from the configuration that the request paths enforce. */
+struct server_limits {
+	unsigned int connections_per_process;
+	unsigned int max_name_length;
+};
 
 /* Counters shown by daxallocctl stats. */
 struct server_stats {
@@ -33,7 +41,12 @@ struct server {
 	struct listener listeners[CONN_KIND_COUNT];
 	gid_t admin_gid; /* (gid_t)-1: no admin group */
 
-	TAILQ_HEAD(, conn) conns;
+	struct server_limits limits;
+	struct proc_list procs; /* client processes we know of */
+	struct quota *quota;    /* usage against the configured quotas */
+	int client_fd[2];       /* device fds handed to clients: [0] rw, [1] ro */
+
+	TAILQ_HEAD(conn_tailq, conn) conns;
 	TAILQ_HEAD(, conn) flushq; /* connections with replies to write */
 	unsigned int nconns;
 	uint64_t next_session;

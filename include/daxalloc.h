@@ -9,6 +9,17 @@
  * a negative errno on failure; daxalloc_errmsg() then tells, for the
  * calling thread, the daemon's or the library's explanation.  Objects are
  * opaque and created through an out parameter.
+ *
+ * Threads: one connection (struct daxalloc) may be used by any number of
+ * threads at once; their requests travel concurrently on it.  One extent
+ * handle (struct daxalloc_extent) must not be used by two threads at once;
+ * different handles may.  Close every handle before daxalloc_disconnect(),
+ * and do not disconnect while another thread is inside a call on the same
+ * connection.
+ *
+ * Trust: whoever holds the device descriptor can map the whole device; the
+ * client socket's group is the trust boundary.  docs/libdaxalloc.md says
+ * more.
  */
 #ifndef DAXALLOC_H
 #define DAXALLOC_H
@@ -28,8 +39,40 @@ extern "C" {
 /* Environment variable naming the client socket when no path is given. */
 #define DAXALLOC_SOCKET_ENV "DAXALLOC_SOCKET"
 
+/* Longest extent name, in bytes, without the terminating NUL. */
+#define DAXALLOC_NAME_MAX 175
+
 /* A connection to daxallocd. */
 struct daxalloc;
+
+/* An extent this process has open (and, unless DAXALLOC_NO_MAP, mapped). */
+struct daxalloc_extent;
+
+/* Flags of daxalloc_alloc(), daxalloc_open() and daxalloc_open_id(). */
+#define DAXALLOC_RDONLY 0x1u  /* read-only: O_RDONLY descriptor, PROT_READ */
+#define DAXALLOC_KEEP_FD 0x2u /* keep the device descriptor after mapping */
+#define DAXALLOC_NO_MAP 0x4u  /* do not map; implies DAXALLOC_KEEP_FD */
+
+/* What daxalloc_stat() and daxalloc_list() tell about an extent. */
+struct daxalloc_info {
+	uint64_t id;	 /* never reused */
+	uint64_t offset; /* bytes from the start of the device */
+	uint64_t length; /* bytes, a multiple of the unit */
+	uint32_t uid;	 /* owner */
+	uint32_t gid;
+	uint32_t mode;	 /* permission bits, like a file's */
+	uint32_t flags;	 /* the daemon's flags for the extent */
+	char name[DAXALLOC_NAME_MAX + 1]; /* "" when anonymous */
+};
+
+/* Flags of daxalloc_list(). */
+#define DAXALLOC_LIST_OPENABLE 0x1u /* every extent the caller may open */
+
+/*
+ * Callback of daxalloc_list(): called once per extent; a non-zero return
+ * stops the listing and becomes daxalloc_list()'s return value.
+ */
+typedef int (*daxalloc_list_fn)(const struct daxalloc_info *info, void *arg);
 
 /**
  * daxalloc_connect() - connect to daxallocd and say Hello
@@ -76,7 +119,234 @@ DAXALLOC_EXPORT uint32_t daxalloc_protocol_version(const struct daxalloc *dx);
 DAXALLOC_EXPORT uint64_t daxalloc_session_id(const struct daxalloc *dx);
 
 /**
+ * daxalloc_unit() - the pool's allocation unit
+ * @dx: the connection
+ *
+ * Every extent's offset and length is a multiple of it (2 MiB or 1 GiB on
+ * a devdax namespace).
+ *
+ * Return: the unit in bytes, as the daemon's Hello reply said; 0 when the
+ * daemon serves no pool.
+ */
+DAXALLOC_EXPORT uint64_t daxalloc_unit(const struct daxalloc *dx);
+
+/**
+ * daxalloc_alloc() - allocate a new extent and map it
+ * @dx: the connection
+ * @name: a unique name (at most %DAXALLOC_NAME_MAX bytes), which makes the
+ *        extent persist until deleted; NULL for an anonymous extent, freed
+ *        when this process deletes it or exits
+ * @size: bytes, rounded up by the daemon to the unit
+ * @align: 0 for the unit, else a power of two the device offset is
+ *         aligned to (e.g. 1 GiB)
+ * @mode: permission bits for daxalloc_open() by others, like a file's;
+ *        0 means 0600
+ * @flags: %DAXALLOC_KEEP_FD, %DAXALLOC_NO_MAP (%DAXALLOC_RDONLY is refused)
+ * @out: on success, the new handle
+ *
+ * Unless %DAXALLOC_NO_MAP, the extent is mapped read-write, shared, at an
+ * address aligned to min(unit, 1 GiB), and excluded from fork() children
+ * (MADV_DONTFORK).  If the daemon granted the extent but the library
+ * cannot map it, the extent is given back (a named one is closed and stays,
+ * an anonymous one is deleted) and the error returned.
+ *
+ * Return: 0, or a negative errno: -EINVAL (bad size, alignment, mode or
+ * flags), -ENAMETOOLONG, -EEXIST (the name is taken), -ENOSPC (no free run
+ * that large; the message gives the largest), -EDQUOT (over the caller's
+ * quota), -EACCES, -ENOMEM, -EPROTO (the daemon's reply makes no sense),
+ * -EPIPE (the daemon went away), -ETIMEDOUT.
+ */
+DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc *dx, const char *name,
+				   uint64_t size, uint64_t align,
+				   unsigned int mode, unsigned int flags,
+				   struct daxalloc_extent **out);
+
+/**
+ * daxalloc_open() - open an existing named extent and map it
+ * @dx: the connection
+ * @name: the extent's name
+ * @flags: %DAXALLOC_RDONLY, %DAXALLOC_KEEP_FD, %DAXALLOC_NO_MAP
+ * @out: on success, the new handle
+ *
+ * The daemon checks the caller's uid and gid against the extent's owner
+ * and mode, like a file's.  With %DAXALLOC_RDONLY the device descriptor is
+ * O_RDONLY and the mapping PROT_READ.  Mapping as for daxalloc_alloc(); if
+ * it fails, the extent is closed again.
+ *
+ * Return: 0, or a negative errno: -ENOENT (no such extent), -EACCES,
+ * -EINVAL, -ENAMETOOLONG, -ENOMEM, -EPROTO, -EPIPE, -ETIMEDOUT.
+ */
+DAXALLOC_EXPORT int daxalloc_open(struct daxalloc *dx, const char *name,
+				  unsigned int flags,
+				  struct daxalloc_extent **out);
+
+/**
+ * daxalloc_open_id() - open an existing extent by id and map it
+ * @dx: the connection
+ * @id: the extent's id
+ * @flags: %DAXALLOC_RDONLY, %DAXALLOC_KEEP_FD, %DAXALLOC_NO_MAP
+ * @out: on success, the new handle
+ *
+ * As daxalloc_open(); also opens anonymous extents the caller may open.
+ *
+ * Return: as daxalloc_open().
+ */
+DAXALLOC_EXPORT int daxalloc_open_id(struct daxalloc *dx, uint64_t id,
+				     unsigned int flags,
+				     struct daxalloc_extent **out);
+
+/**
+ * daxalloc_close() - unmap an extent, release it and free the handle
+ * @ext: the handle
+ *
+ * Unmaps, closes a kept descriptor, tells the daemon (Close) and frees
+ * @ext, even when the daemon cannot be told.  A named extent stays in the
+ * pool; an anonymous one stays until this process deletes it or exits.
+ *
+ * Return: 0, or a negative errno from the daemon (-EPIPE, -ETIMEDOUT...);
+ * @ext is freed in every case.
+ */
+DAXALLOC_EXPORT int daxalloc_close(struct daxalloc_extent *ext);
+
+/**
+ * daxalloc_truncate() - shrink or grow an extent
+ * @ext: a handle not opened %DAXALLOC_RDONLY
+ * @size: the new size in bytes (non-zero), rounded up to the unit
+ *
+ * Shrinking unmaps the tail first (so this process no longer touches it
+ * when the daemon frees it), then asks the daemon.  Growing asks the daemon
+ * to grow the extent in place (-ENOSPC when its neighbour is taken), then
+ * maps the new length: at the same address when the space after the
+ * mapping is free, else at a new address, so re-read
+ * daxalloc_extent_addr() afterwards.
+ *
+ * If a shrink fails after the tail was unmapped, the handle keeps the
+ * shorter view: daxalloc_extent_length() reports what stays mapped.  If
+ * the daemon grew the extent but the new length cannot be mapped, the old
+ * mapping stays and the error is returned.
+ *
+ * Return: 0, or a negative errno: -EINVAL, -EBADF (a read-only handle),
+ * -ENOSPC, -EDQUOT, -EACCES, -ENOMEM, -EPROTO, -EPIPE, -ETIMEDOUT.
+ */
+DAXALLOC_EXPORT int daxalloc_truncate(struct daxalloc_extent *ext,
+				      uint64_t size);
+
+/**
+ * daxalloc_delete() - unmap an extent, delete it and free the handle
+ * @ext: the handle
+ *
+ * Unmaps, closes a kept descriptor, asks the daemon to delete the extent
+ * and frees @ext, even when the daemon refuses.  The space returns to the
+ * pool once no other process maps or pins it.
+ *
+ * Return: 0, or a negative errno: -EACCES (not the owner), -ENOENT, -EPIPE,
+ * -ETIMEDOUT; @ext is freed in every case.
+ */
+DAXALLOC_EXPORT int daxalloc_delete(struct daxalloc_extent *ext);
+
+/**
+ * daxalloc_delete_name() - delete a named extent this process has not open
+ * @dx: the connection
+ * @name: the extent's name
+ *
+ * Return: 0, or a negative errno: -ENOENT, -EACCES, -EINVAL,
+ * -ENAMETOOLONG, -EPIPE, -ETIMEDOUT.
+ */
+DAXALLOC_EXPORT int daxalloc_delete_name(struct daxalloc *dx,
+					 const char *name);
+
+/**
+ * daxalloc_extent_addr() - where the extent is mapped
+ * @ext: the handle
+ *
+ * Return: the start of the mapping, aligned to min(unit, 1 GiB); NULL for
+ * a %DAXALLOC_NO_MAP handle.  daxalloc_truncate() may move it.
+ */
+DAXALLOC_EXPORT void *daxalloc_extent_addr(const struct daxalloc_extent *ext);
+
+/**
+ * daxalloc_extent_length() - the extent's length as this handle sees it
+ * @ext: the handle
+ *
+ * Return: bytes; for a mapped handle, exactly the bytes mapped at
+ * daxalloc_extent_addr().
+ */
+DAXALLOC_EXPORT uint64_t
+daxalloc_extent_length(const struct daxalloc_extent *ext);
+
+/**
+ * daxalloc_extent_id() - the extent's id
+ * @ext: the handle
+ */
+DAXALLOC_EXPORT uint64_t daxalloc_extent_id(const struct daxalloc_extent *ext);
+
+/**
+ * daxalloc_extent_offset() - the extent's offset on the device
+ * @ext: the handle
+ *
+ * Return: bytes from the start of the device; what a caller passes to
+ * mmap() with the descriptor of a %DAXALLOC_NO_MAP handle.
+ */
+DAXALLOC_EXPORT uint64_t
+daxalloc_extent_offset(const struct daxalloc_extent *ext);
+
+/**
+ * daxalloc_extent_fd() - the device descriptor a handle kept
+ * @ext: the handle
+ *
+ * The descriptor (close-on-exec) stays owned by @ext and is closed by
+ * daxalloc_close() or daxalloc_delete().  It maps the whole device: map
+ * only [offset, offset + length).
+ *
+ * Return: the descriptor with %DAXALLOC_KEEP_FD or %DAXALLOC_NO_MAP, else
+ * -1.
+ */
+DAXALLOC_EXPORT int daxalloc_extent_fd(const struct daxalloc_extent *ext);
+
+/**
+ * daxalloc_stat() - describe a named extent
+ * @dx: the connection
+ * @name: the extent's name
+ * @info: filled in on success
+ *
+ * Return: 0, or a negative errno: -ENOENT, -EACCES, -EINVAL,
+ * -ENAMETOOLONG, -EPROTO, -EPIPE, -ETIMEDOUT.
+ */
+DAXALLOC_EXPORT int daxalloc_stat(struct daxalloc *dx, const char *name,
+				  struct daxalloc_info *info);
+
+/**
+ * daxalloc_stat_id() - describe an extent by id
+ * @dx: the connection
+ * @id: the extent's id
+ * @info: filled in on success
+ *
+ * Return: as daxalloc_stat().
+ */
+DAXALLOC_EXPORT int daxalloc_stat_id(struct daxalloc *dx, uint64_t id,
+				     struct daxalloc_info *info);
+
+/**
+ * daxalloc_list() - call a function for each extent, in id order
+ * @dx: the connection
+ * @flags: 0 for the caller's own extents, %DAXALLOC_LIST_OPENABLE for
+ *         every extent the caller may open
+ * @fn: called once per extent; may call libdaxalloc itself
+ * @arg: passed to @fn
+ *
+ * The daemon answers page by page; extents made or deleted during the
+ * listing may or may not appear.
+ *
+ * Return: 0 after the last extent, @fn's value if it returned non-zero,
+ * or a negative errno: -EINVAL, -EPROTO, -EPIPE, -ETIMEDOUT.
+ */
+DAXALLOC_EXPORT int daxalloc_list(struct daxalloc *dx, unsigned int flags,
+				  daxalloc_list_fn fn, void *arg);
+
+/**
  * daxalloc_errmsg() - explanation of the calling thread's last failure
+ *
+ * Every call that can fail clears it first.
  *
  * Return: the daemon's message for the last failed call made by this
  * thread, or the library's own; "" when there is none.  The string stays

@@ -29,6 +29,7 @@ static const char *const envelope_names[ENVELOPE_BODY_MAX] = {
 	[B(REVOKE)] = "Revoke",
 	[B(CHECK)] = "Check",
 	[B(STATS)] = "Stats",
+	[B(CTL_SHOW)] = "CtlShow",
 	[B(HELLO_REPLY)] = "HelloReply",
 	[B(EXTENT_REPLY)] = "ExtentReply",
 	[B(PIN_REPLY)] = "PinReply",

@@ -92,3 +92,23 @@ int procid_get(pid_t pid, struct procid *id)
 		return r;
 	return procid_boot_id(id->boot_id);
 }
+
+/* procid_boot_bytes -- the 16 bytes of a boot id string (a UUID) */
+int procid_boot_bytes(const char *boot_id, uint8_t out[16])
+{
+	unsigned int n = 0, v;
+	const char *p;
+
+	for (p = boot_id; *p && n < 32; p++) {
+		if (*p == '-')
+			continue;
+		if (sscanf(p, "%1x", &v) != 1)
+			return -EINVAL;
+		if (n % 2 == 0)
+			out[n / 2] = (uint8_t)(v << 4);
+		else
+			out[n / 2] |= (uint8_t)v;
+		n++;
+	}
+	return n == 32 ? 0 : -EINVAL;
+}

@@ -23,5 +23,6 @@ struct procid {
 int procid_boot_id(char buf[PROCID_BOOT_ID_LEN + 1]);
 int procid_start_time(pid_t pid, uint64_t *start_time);
 int procid_get(pid_t pid, struct procid *id);
+int procid_boot_bytes(const char *boot_id, uint8_t out[16]);
 
 #endif /* DAXALLOC_PROCID_H */

@@ -15,22 +15,6 @@ static const char cmd_list_usage[] =
 	"  -j, --json   JSON output (an array of objects)\n"
 	"  -h, --help   this help\n";
 
-/* cmd_list_json -- one extent as a JSON object */
-static json_object *cmd_list_json(const Daxalloc__Extent *x)
-{
-	json_object *o = json_object_new_object();
-
-	json_object_object_add(o, "id", json_object_new_uint64(x->id));
-	json_object_object_add(o, "name", json_object_new_string(x->name));
-	json_object_object_add(o, "offset", json_object_new_uint64(x->offset));
-	json_object_object_add(o, "length", json_object_new_uint64(x->length));
-	json_object_object_add(o, "uid", json_object_new_int64(x->uid));
-	json_object_object_add(o, "gid", json_object_new_int64(x->gid));
-	json_object_object_add(o, "mode", json_object_new_int64(x->mode));
-	json_object_object_add(o, "flags", json_object_new_int64(x->flags));
-	return o;
-}
-
 /* cmd_list -- daxallocctl list extents [--json], page by page */
 int cmd_list(struct ctl *ctl, int argc, char **argv)
 {
@@ -71,7 +55,7 @@ int cmd_list(struct ctl *ctl, int argc, char **argv)
 			const Daxalloc__Extent *x = resp->list_reply->extents[i];
 
 			if (arr)
-				json_object_array_add(arr, cmd_list_json(x));
+				json_object_array_add(arr, ctl_extent_json(x));
 			else
 				printf("%-8llu %#-14llx %#-14llx %-6u %-6u %04o  %s\n",
 				       (unsigned long long)x->id,

@@ -48,5 +48,7 @@ int cmd_status(struct ctl *ctl, int argc, char **argv);
 int cmd_stats(struct ctl *ctl, int argc, char **argv);
 int cmd_check(struct ctl *ctl, int argc, char **argv);
 int cmd_list(struct ctl *ctl, int argc, char **argv);
+int cmd_show(struct ctl *ctl, int argc, char **argv);
+json_object *ctl_extent_json(const Daxalloc__Extent *x);
 
 #endif /* DAXALLOCCTL_CTL_H */

@@ -20,6 +20,7 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  cmd_status },
 	{ "stats", "request and connection counters", cmd_stats },
 	{ "list", "list extents", cmd_list },
+	{ "show", "show one extent by id or name", cmd_show },
 	{ "check", "verify every invariant of the live pool", cmd_check },
 };
 
@@ -115,6 +116,22 @@ void ctl_print_json(json_object *obj)
 {
 	puts(json_object_to_json_string_ext(obj, JSON_C_TO_STRING_PRETTY |
 							 JSON_C_TO_STRING_NOSLASHESCAPE));
+}
+
+/* ctl_extent_json -- an extent as a JSON object (list, show) */
+json_object *ctl_extent_json(const Daxalloc__Extent *x)
+{
+	json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_uint64(x->id));
+	json_object_object_add(o, "name", json_object_new_string(x->name));
+	json_object_object_add(o, "offset", json_object_new_uint64(x->offset));
+	json_object_object_add(o, "length", json_object_new_uint64(x->length));
+	json_object_object_add(o, "uid", json_object_new_int64(x->uid));
+	json_object_object_add(o, "gid", json_object_new_int64(x->gid));
+	json_object_object_add(o, "mode", json_object_new_int64(x->mode));
+	json_object_object_add(o, "named", json_object_new_boolean(x->flags & 1));
+	return o;
 }
 
 /* ctl_print_row -- one "key  value" line of a readable table */

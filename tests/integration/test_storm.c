@@ -265,6 +265,7 @@ static int storm_delete(int fd, int jfd, uint64_t rid, uint64_t *owned,
 	uint64_t id = owned[k];
 	int r, status;
 
+	del.key_case = DAXALLOC__DELETE_REQUEST__KEY_EXTENT_ID;
 	del.extent_id = id;
 	env.version = 1;
 	env.id = rid;
@@ -301,11 +302,17 @@ static int storm_alloc(int fd, int jfd, uint64_t rid, uint64_t *rng,
 	uint64_t align = storm_rand(rng) % 8 ? 0 : STORM_ALIGN;
 	uint64_t want = (size + STORM_UNIT - 1) / STORM_UNIT * STORM_UNIT;
 	const Daxalloc__Extent *x;
+	char name[64];
 	int r;
 
+	/*
+	 * Named, so that an extent outlives its client (which the kill takes
+	 * with the daemon): anonymous ones would rightly be freed at restart.
+	 */
+	snprintf(name, sizeof(name), "storm-%d-%" PRIu64, (int)getpid(), rid);
 	ar.size = size;
 	ar.align = align;
-	ar.name = (char *)"";
+	ar.name = name;
 	env.version = 1;
 	env.id = rid;
 	env.body_case = DAXALLOC__ENVELOPE__BODY_ALLOC;

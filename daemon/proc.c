@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * proc.c -- client processes: identity, liveness (pidfd), what they own
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "pool.h"
+#include "proc.h"
+#include "procid.h"
+#include "server.h"
+#include "space.h"
+
+/* Linux 6.5; Debian 12's headers predate it. */
+#ifndef SO_PEERPIDFD
+#define SO_PEERPIDFD 77
+#endif
+
+/* proc_pidfd_open -- a pidfd for pid, close-on-exec */
+static int proc_pidfd_open(pid_t pid)
+{
+	int fd = (int)syscall(SYS_pidfd_open, pid, 0);
+
+	if (fd < 0)
+		return -errno;
+	return fd;
+}
+
+/* proc_find -- the tracked process with this pid and start time, or NULL */
+static struct proc *proc_find(struct server *srv, pid_t pid, uint64_t start)
+{
+	struct proc *p;
+
+	TAILQ_FOREACH(p, &srv->procs, entry)
+		if (p->pid == pid && p->start_time == start)
+			return p;
+	return NULL;
+}
+
+/* proc_free -- stop watching and forget a process that owns nothing */
+static void proc_free(struct proc *p)
+{
+	ev_io_stop(p->srv->loop, &p->watch);
+	TAILQ_REMOVE(&p->srv->procs, p, entry);
+	close(p->pidfd);
+	free(p);
+}
+
+/* proc_maybe_free -- free p once it has no connection and owns nothing */
+static void proc_maybe_free(struct proc *p)
+{
+	if (!p->nconns && !p->nanon)
+		proc_free(p);
+}
+
+/*
+ * proc_exited_cb -- the pidfd is readable: the process has exited
+ *
+ * Everything it owned ends now.  Its connections, if any are still open,
+ * close by themselves (EOF) and detach.
+ */
+static void proc_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
+{
+	struct proc *p = w->data;
+	struct extent *e;
+	uint64_t n = p->nanon;
+
+	ev_io_stop(loop, w);
+	while ((e = TAILQ_FIRST(&p->anon)))
+		space_free(p->srv, e, "its owner exited");
+	log_info("process %d exited: %llu anonymous extents freed", (int)p->pid,
+		 (unsigned long long)n);
+	p->pid = 0; /* no new connection can match it */
+	proc_maybe_free(p);
+}
+
+/* proc_new -- start tracking pid through pidfd, whose start time is known */
+static struct proc *proc_new(struct server *srv, pid_t pid, int pidfd,
+			     uint64_t start_time)
+{
+	struct proc *p = calloc(1, sizeof(*p));
+
+	if (!p)
+		return NULL;
+	p->srv = srv;
+	p->pid = pid;
+	p->pidfd = pidfd;
+	p->start_time = start_time;
+	TAILQ_INIT(&p->anon);
+	ev_io_init(&p->watch, proc_exited_cb, pidfd, EV_READ);
+	p->watch.data = p;
+	ev_io_start(srv->loop, &p->watch);
+	TAILQ_INSERT_TAIL(&srv->procs, p, entry);
+	return p;
+}
+
+/*
+ * proc_attach -- the process behind a new connection
+ *
+ * The pidfd comes from SO_PEERPIDFD where the kernel has it (it names the
+ * peer itself, no race), else from pidfd_open(), after which the start time
+ * read from /proc is checked again so a recycled pid is not mistaken for
+ * the peer.  Returns -EUSERS when the process has all the connections the
+ * configuration allows.
+ */
+int proc_attach(struct server *srv, int sock, pid_t pid, struct proc **out)
+{
+	socklen_t len = sizeof(int);
+	uint64_t start, again;
+	struct proc *p;
+	int pidfd = -1, r;
+
+	r = procid_start_time(pid, &start);
+	if (r < 0)
+		return r;
+	/* A process of the same pid but another start time is a dead one. */
+	p = proc_find(srv, pid, start);
+	if (p) {
+		if (p->nconns >= srv->limits.connections_per_process)
+			return -EUSERS;
+		p->nconns++;
+		*out = p;
+		return 0;
+	}
+	if (getsockopt(sock, SOL_SOCKET, SO_PEERPIDFD, &pidfd, &len) < 0)
+		pidfd = proc_pidfd_open(pid);
+	if (pidfd < 0)
+		return pidfd;
+	if (procid_start_time(pid, &again) < 0 || again != start) {
+		close(pidfd);
+		return -ESRCH;
+	}
+	p = proc_new(srv, pid, pidfd, start);
+	if (!p) {
+		close(pidfd);
+		return -ENOMEM;
+	}
+	p->nconns = 1;
+	*out = p;
+	return 0;
+}
+
+/* proc_detach -- a connection of p closed */
+void proc_detach(struct proc *p)
+{
+	p->nconns--;
+	proc_maybe_free(p);
+}
+
+/* proc_adopt -- p owns the anonymous extent e from now on */
+void proc_adopt(struct proc *p, struct extent *e)
+{
+	e->owner = p;
+	TAILQ_INSERT_TAIL(&p->anon, e, owner_entry);
+	p->nanon++;
+}
+
+/* proc_disown -- e (about to be freed) leaves its owner's list */
+void proc_disown(struct extent *e)
+{
+	struct proc *p = e->owner;
+
+	if (!p)
+		return;
+	TAILQ_REMOVE(&p->anon, e, owner_entry);
+	e->owner = NULL;
+	p->nanon--;
+	/* Not freed here: the caller may still hold p (proc_exited_cb). */
+}
+
+/* proc_same -- is e's recorded owner this process of this boot? */
+static bool proc_same(const struct extent *e, pid_t pid, uint64_t start,
+		      const uint8_t boot[16])
+{
+	return e->rec.owner_pid == (uint32_t)pid && e->rec.owner_start == start &&
+	       !memcmp(e->rec.owner_boot, boot, 16);
+}
+
+/*
+ * proc_recover -- after a restart: give anonymous extents back to their
+ * owners, or free them if the owner is gone
+ *
+ * The owner is alive when a process with its pid exists now, started at
+ * the recorded time, in this boot.
+ */
+int proc_recover(struct server *srv)
+{
+	struct extent *e, *next;
+	uint64_t freed = 0, kept = 0;
+	char boot_str[PROCID_BOOT_ID_LEN + 1];
+	uint8_t boot[16];
+	int r;
+
+	r = procid_boot_id(boot_str);
+	if (r < 0)
+		return r;
+	procid_boot_bytes(boot_str, boot);
+	for (e = pool_find_from(srv->pool, 0); e; e = next) {
+		uint64_t start;
+		struct proc *p;
+		int pidfd;
+
+		next = pool_next_id(srv->pool, e);
+		if (!(e->rec.flags & FMT_EXTENT_ANONYMOUS))
+			continue;
+		p = proc_find(srv, (pid_t)e->rec.owner_pid, e->rec.owner_start);
+		if (p && proc_same(e, p->pid, p->start_time, boot)) {
+			proc_adopt(p, e);
+			kept++;
+			continue;
+		}
+		pidfd = -1;
+		if (!memcmp(e->rec.owner_boot, boot, 16) &&
+		    procid_start_time((pid_t)e->rec.owner_pid, &start) == 0 &&
+		    start == e->rec.owner_start)
+			pidfd = proc_pidfd_open((pid_t)e->rec.owner_pid);
+		if (pidfd >= 0) {
+			/* Re-check: the pid may have been recycled since. */
+			uint64_t again;
+
+			if (procid_start_time((pid_t)e->rec.owner_pid, &again) == 0 &&
+			    again == start) {
+				p = proc_new(srv, (pid_t)e->rec.owner_pid, pidfd, start);
+				if (!p) {
+					close(pidfd);
+					return -ENOMEM;
+				}
+				proc_adopt(p, e);
+				kept++;
+				continue;
+			}
+			close(pidfd);
+		}
+		space_free(srv, e, "its owner is gone");
+		freed++;
+	}
+	if (freed || kept)
+		log_notice("anonymous extents after restart: %llu kept for their live owners, %llu freed",
+			   (unsigned long long)kept, (unsigned long long)freed);
+	return 0;
+}
+
+/* proc_fini -- stop watching every process (shutdown) */
+void proc_fini(struct server *srv)
+{
+	struct proc *p;
+
+	while ((p = TAILQ_FIRST(&srv->procs))) {
+		struct extent *e;
+
+		while ((e = TAILQ_FIRST(&p->anon)))
+			proc_disown(e);
+		p->nanon = 0;
+		proc_free(p);
+	}
+}

@@ -1,0 +1,229 @@
+// SPDX-License-Identifier: Apache-2.0
+/*
+ * space.c -- extents as the clients' space: ownership, permissions, quotas
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "conn.h"
+#include "log.h"
+#include "meta.h"
+#include "pool.h"
+#include "proc.h"
+#include "procid.h"
+#include "quota.h"
+#include "server.h"
+#include "space.h"
+
+/*
+ * space_check_name -- is this a name an extent may carry?
+ *
+ * Names are printable: no control bytes (they end up in logs and in
+ * daxallocctl's table), not empty, at most the configured length.
+ */
+int space_check_name(const struct server *srv, const char *name, char *why)
+{
+	size_t len = strlen(name), i;
+
+	if (len > srv->limits.max_name_length) {
+		snprintf(why, SPACE_WHY_MAX, "name is %zu bytes, the limit is %u",
+			 len, srv->limits.max_name_length);
+		return -ENAMETOOLONG;
+	}
+	for (i = 0; i < len; i++) {
+		unsigned char ch = (unsigned char)name[i];
+
+		if (ch < 0x20 || ch == 0x7f) {
+			snprintf(why, SPACE_WHY_MAX,
+				 "name has a control byte 0x%02x at %zu", ch, i);
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * space_may -- may the peer of c have `want` (SPACE_READ|SPACE_WRITE)?
+ *
+ * File permission rules: root may do anything; otherwise the owner bits
+ * for the owner, the group bits for a member of the extent's group, the
+ * other bits for everyone else.  0 or -EACCES.
+ */
+int space_may(const struct conn *c, const struct extent *e, unsigned int want)
+{
+	uint32_t bits;
+
+	if (c->uid == 0)
+		return 0;
+	if (c->uid == e->rec.uid)
+		bits = (e->rec.mode >> 6) & 7;
+	else if (conn_in_group(c, e->rec.gid))
+		bits = (e->rec.mode >> 3) & 7;
+	else
+		bits = e->rec.mode & 7;
+	return (bits & want) == want ? 0 : -EACCES;
+}
+
+/* space_charge -- count an extent's bytes (or a change) against quotas */
+static void space_charge(struct server *srv, const struct extent *e,
+			 int64_t bytes, int64_t extents)
+{
+	/* Usage may exceed a limit (e.g. after a lowered quota): never fails. */
+	if (srv->quota)
+		quota_charge(srv->quota, e->rec.uid, e->rec.gid, bytes, extents);
+}
+
+/*
+ * space_alloc -- a new extent for the peer of c
+ *
+ * Named extents are the caller's until deleted; anonymous ones are owned
+ * by the calling process and freed when it exits.  The quota check comes
+ * first, so a refusal changes nothing.
+ */
+int space_alloc(struct server *srv, struct conn *c, const char *name,
+		uint64_t size, uint64_t align, uint32_t mode,
+		struct extent **out, char *why)
+{
+	uint64_t unit = srv->pool->meta->sb.unit, len;
+	struct pool_attr attr = { 0 };
+	char boot[PROCID_BOOT_ID_LEN + 1];
+	struct pool_stats st;
+	int r;
+
+	if (size == 0) {
+		snprintf(why, SPACE_WHY_MAX, "size must not be zero");
+		return -EINVAL;
+	}
+	if (align & (align - 1)) {
+		snprintf(why, SPACE_WHY_MAX, "align %llu is not a power of two",
+			 (unsigned long long)align);
+		return -EINVAL;
+	}
+	if (name[0]) {
+		r = space_check_name(srv, name, why);
+		if (r < 0)
+			return r;
+	}
+	/* Rounded as the pool will, without overflowing. */
+	len = size > UINT64_MAX - unit ? UINT64_MAX : (size + unit - 1) / unit * unit;
+	if (srv->quota) {
+		r = quota_check(srv->quota, c->uid, c->gid, len, 1, why,
+				SPACE_WHY_MAX);
+		if (r < 0)
+			return r;
+		/* The usage entries exist before the pool changes: charging cannot fail. */
+		r = quota_reserve(srv->quota, c->uid, c->gid);
+		if (r < 0)
+			return r;
+	}
+	attr.name = name;
+	attr.uid = c->uid;
+	attr.gid = c->gid;
+	attr.mode = mode & 0777;
+	if (name[0]) {
+		attr.flags = FMT_EXTENT_NAMED;
+	} else {
+		attr.flags = FMT_EXTENT_ANONYMOUS;
+		attr.owner_pid = c->proc->pid;
+		attr.owner_start = c->proc->start_time;
+		if (procid_boot_id(boot) == 0)
+			procid_boot_bytes(boot, attr.owner_boot);
+	}
+	r = pool_alloc(srv->pool, size, align, &attr, out);
+	if (r == -ENOSPC) {
+		pool_get_stats(srv->pool, &st);
+		snprintf(why, SPACE_WHY_MAX,
+			 "no contiguous run of %llu bytes (largest free run: %llu bytes)",
+			 (unsigned long long)len,
+			 (unsigned long long)st.largest_free);
+	} else if (r == -EEXIST) {
+		snprintf(why, SPACE_WHY_MAX, "an extent named '%s' exists", name);
+	} else if (r == -EINVAL) {
+		snprintf(why, SPACE_WHY_MAX, "bad size or alignment");
+	}
+	if (r < 0)
+		return r;
+	space_charge(srv, *out, (int64_t)(*out)->rec.length, 1);
+	if (!name[0])
+		proc_adopt(c->proc, *out);
+	return 0;
+}
+
+/*
+ * space_truncate -- shrink or grow e in place
+ *
+ * Growth is checked against the owner's quota first.
+ */
+int space_truncate(struct server *srv, struct extent *e, uint64_t size,
+		   char *why)
+{
+	uint64_t unit = srv->pool->meta->sb.unit, old = e->rec.length, len;
+	int r;
+
+	if (size == 0) {
+		snprintf(why, SPACE_WHY_MAX,
+			 "size must not be zero (delete the extent instead)");
+		return -EINVAL;
+	}
+	len = size > UINT64_MAX - unit ? UINT64_MAX : (size + unit - 1) / unit * unit;
+	if (len > old && srv->quota) {
+		r = quota_check(srv->quota, e->rec.uid, e->rec.gid, len - old, 0,
+				why, SPACE_WHY_MAX);
+		if (r < 0)
+			return r;
+	}
+	r = pool_truncate(srv->pool, e->rec.id, size);
+	if (r == -ENOSPC)
+		snprintf(why, SPACE_WHY_MAX,
+			 "cannot grow extent %llu in place: the space after it is not free",
+			 (unsigned long long)e->rec.id);
+	if (r < 0)
+		return r;
+	space_charge(srv, e, (int64_t)e->rec.length - (int64_t)old, 0);
+	return 0;
+}
+
+/*
+ * space_free -- an extent ends: its owner, its quota and its space
+ *
+ * Freeing is immediate here; the quarantine rule will sit in front of the
+ * pool once leases and pins exist.
+ */
+void space_free(struct server *srv, struct extent *e, const char *reason)
+{
+	struct proc *owner = e->owner;
+	struct extent gone = *e; /* what the quota needs after e is freed */
+	int r;
+
+	proc_disown(e);
+	r = pool_delete(srv->pool, gone.rec.id);
+	if (r < 0) {
+		log_err("extent %llu: freeing failed: %s; it stays allocated",
+			(unsigned long long)gone.rec.id, strerror(-r));
+		if (owner)
+			proc_adopt(owner, e);
+		return;
+	}
+	log_debug("extent %llu freed: %s", (unsigned long long)gone.rec.id,
+		  reason);
+	space_charge(srv, &gone, -(int64_t)gone.rec.length, -1);
+}
+
+/* space_recover -- count every existing extent against its owner's quota */
+int space_recover(struct server *srv)
+{
+	struct extent *e;
+	int r;
+
+	if (!srv->quota)
+		return 0;
+	for (e = pool_find_from(srv->pool, 0); e;
+	     e = pool_next_id(srv->pool, e)) {
+		r = quota_charge(srv->quota, e->rec.uid, e->rec.gid,
+				 (int64_t)e->rec.length, 1);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
