@@ -45,7 +45,7 @@ struct conn_out {
 	void *data;
 	size_t len;
 	unsigned int nfds;
-	int fds[CONN_OUT_FDS]; /* our own duplicates, closed once sent */
+	int fds[CONN_OUT_FDS]; /* borrowed: open for the daemon's whole life */
 };
 
 struct conn {

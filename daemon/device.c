@@ -581,6 +581,13 @@ void device_drain(struct device *d)
 	d->ops->drain(d);
 }
 
+/* device_store -- copy without flushing */
+void device_store(struct device *d, void *dst, const void *src, size_t len)
+{
+	device_check_range(d, dst, len);
+	d->ops->memcpy_noflush(d, dst, src, len);
+}
+
 /* device_memcpy -- copy and flush, no drain */
 void device_memcpy(struct device *d, void *dst, const void *src, size_t len)
 {

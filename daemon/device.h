@@ -52,6 +52,9 @@ struct device_ops {
 	void (*memcpy_nodrain)(struct device *d, void *dst, const void *src,
 			       size_t len);
 	void (*memset_nodrain)(struct device *d, void *dst, int c, size_t len);
+	/* store only: neither flush nor drain (PMEM2_F_MEM_NOFLUSH) */
+	void (*memcpy_noflush)(struct device *d, void *dst, const void *src,
+			       size_t len);
 	void (*close)(struct device *d); /* release priv and the mapping */
 };
 
@@ -124,6 +127,12 @@ void device_flush(struct device *d, const void *addr, size_t len);
 void device_drain(struct device *d);
 /* device_memcpy() - copy and flush, no drain */
 void device_memcpy(struct device *d, void *dst, const void *src, size_t len);
+/*
+ * device_store() - copy only; a later device_flush() of a range covering
+ * it (and a drain) makes it durable.  For several stores into one range:
+ * one flush instead of one per store.
+ */
+void device_store(struct device *d, void *dst, const void *src, size_t len);
 /* device_memset() - set and flush, no drain */
 void device_memset(struct device *d, void *dst, int c, size_t len);
 

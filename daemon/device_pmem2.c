@@ -125,6 +125,15 @@ static void device_pmem2_memcpy(struct device *d, void *dst, const void *src,
 	p->memcpy_fn(dst, src, len, PMEM2_F_MEM_NODRAIN);
 }
 
+/* device_pmem2_store -- copy, leaving flush and drain to the caller */
+static void device_pmem2_store(struct device *d, void *dst, const void *src,
+			       size_t len)
+{
+	struct device_pmem2 *p = d->priv;
+
+	p->memcpy_fn(dst, src, len, PMEM2_F_MEM_NOFLUSH);
+}
+
 /* device_pmem2_memset -- set and flush, the drain left to the caller */
 static void device_pmem2_memset(struct device *d, void *dst, int c, size_t len)
 {
@@ -153,6 +162,7 @@ static const struct device_ops device_pmem2_ops = {
 	.drain = device_pmem2_drain,
 	.memcpy_nodrain = device_pmem2_memcpy,
 	.memset_nodrain = device_pmem2_memset,
+	.memcpy_noflush = device_pmem2_store,
 	.close = device_pmem2_close,
 };
 

@@ -165,6 +165,13 @@ static void device_sim_memcpy(struct device *d, void *dst, const void *src,
 	device_sim_flush(d, dst, len);
 }
 
+/* device_sim_store -- copy only: the lines are dirty, not yet flushed */
+static void device_sim_store(struct device *d, void *dst, const void *src,
+			     size_t len)
+{
+	memmove(dst, src, len);
+}
+
 /* device_sim_memset -- set and flush, no drain */
 static void device_sim_memset(struct device *d, void *dst, int c, size_t len)
 {
@@ -195,6 +202,7 @@ static const struct device_ops device_sim_ops = {
 	.drain = device_sim_drain,
 	.memcpy_nodrain = device_sim_memcpy,
 	.memset_nodrain = device_sim_memset,
+	.memcpy_noflush = device_sim_store,
 	.close = device_sim_close,
 };
 

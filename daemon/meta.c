@@ -468,6 +468,7 @@ int meta_stage(struct meta *m, uint64_t offset, const void *data, uint32_t len)
  * meta_commit -- make the staged transaction durable and apply it
  *
  * Two drains: one for the journal (the commit point), one for the homes.
+ * The journal is stored whole and flushed once (one msync on a file pool).
  */
 int meta_commit(struct meta *m)
 {
@@ -495,8 +496,10 @@ int meta_commit(struct meta *m)
 	jh.checksum = meta_crc(&jh, offsetof(struct fmt_jheader, checksum));
 	jh.checksum = meta_crc_continue(jh.checksum, m->txn, m->txn_bytes);
 
-	device_memcpy(m->dev, jbase + sizeof(jh), m->txn, m->txn_bytes);
-	device_memcpy(m->dev, jbase, &jh, sizeof(jh));
+	/* Header and entries are one range: one flush covers both. */
+	device_store(m->dev, jbase + sizeof(jh), m->txn, m->txn_bytes);
+	device_store(m->dev, jbase, &jh, sizeof(jh));
+	device_flush(m->dev, jbase, sizeof(jh) + m->txn_bytes);
 	device_drain(m->dev); /* commit point */
 
 	p = m->txn;

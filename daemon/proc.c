@@ -190,16 +190,10 @@ static bool proc_same(const struct extent *e, pid_t pid, uint64_t start,
  */
 int proc_recover(struct server *srv)
 {
+	const uint8_t *boot = srv->boot_id;
 	struct extent *e, *next;
 	uint64_t freed = 0, kept = 0;
-	char boot_str[PROCID_BOOT_ID_LEN + 1];
-	uint8_t boot[16];
-	int r;
 
-	r = procid_boot_id(boot_str);
-	if (r < 0)
-		return r;
-	procid_boot_bytes(boot_str, boot);
 	for (e = pool_find_from(srv->pool, 0); e; e = next) {
 		uint64_t start;
 		struct proc *p;

@@ -21,6 +21,7 @@
 #include "options.h"
 #include "device.h"
 #include "pool.h"
+#include "procid.h"
 #include "server.h"
 #include "wire.h"
 
@@ -195,6 +196,18 @@ int server_init(struct server *s, const struct options *opts,
 	s->client_fd[0] = s->client_fd[1] = -1;
 	s->limits.connections_per_process = opts->connections_per_process;
 	s->limits.max_name_length = opts->max_name_length;
+	{
+		char boot[PROCID_BOOT_ID_LEN + 1];
+
+		/* Read once: every anonymous extent records it. */
+		r = procid_boot_id(boot);
+		if (r == 0)
+			r = procid_boot_bytes(boot, s->boot_id);
+		if (r < 0) {
+			log_err("cannot read this boot's id: %s", strerror(-r));
+			return r;
+		}
+	}
 	for (k = 0; k < CONN_KIND_COUNT; k++)
 		s->listeners[k].fd = -1;
 	clock_gettime(CLOCK_MONOTONIC, &s->started);

@@ -45,6 +45,7 @@ struct server {
 	struct proc_list procs; /* client processes we know of */
 	struct quota *quota;    /* usage against the configured quotas */
 	int client_fd[2];       /* device fds handed to clients: [0] rw, [1] ro */
+	uint8_t boot_id[16];    /* this boot's id, recorded with process identities */
 
 	TAILQ_HEAD(conn_tailq, conn) conns;
 	TAILQ_HEAD(, conn) flushq; /* connections with replies to write */

@@ -11,7 +11,6 @@
 #include "meta.h"
 #include "pool.h"
 #include "proc.h"
-#include "procid.h"
 #include "quota.h"
 #include "server.h"
 #include "space.h"
@@ -87,7 +86,6 @@ int space_alloc(struct server *srv, struct conn *c, const char *name,
 {
 	uint64_t unit = srv->pool->meta->sb.unit, len;
 	struct pool_attr attr = { 0 };
-	char boot[PROCID_BOOT_ID_LEN + 1];
 	struct pool_stats st;
 	int r;
 
@@ -127,8 +125,7 @@ int space_alloc(struct server *srv, struct conn *c, const char *name,
 		attr.flags = FMT_EXTENT_ANONYMOUS;
 		attr.owner_pid = c->proc->pid;
 		attr.owner_start = c->proc->start_time;
-		if (procid_boot_id(boot) == 0)
-			procid_boot_bytes(boot, attr.owner_boot);
+		memcpy(attr.owner_boot, srv->boot_id, sizeof(attr.owner_boot));
 	}
 	r = pool_alloc(srv->pool, size, align, &attr, out);
 	if (r == -ENOSPC) {

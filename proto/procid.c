@@ -93,16 +93,30 @@ int procid_get(pid_t pid, struct procid *id)
 	return procid_boot_id(id->boot_id);
 }
 
+/* procid_hex -- the value of one hex digit, or -1 */
+static int procid_hex(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* procid_boot_bytes -- the 16 bytes of a boot id string (a UUID) */
 int procid_boot_bytes(const char *boot_id, uint8_t out[16])
 {
-	unsigned int n = 0, v;
+	unsigned int n = 0;
 	const char *p;
+	int v;
 
 	for (p = boot_id; *p && n < 32; p++) {
 		if (*p == '-')
 			continue;
-		if (sscanf(p, "%1x", &v) != 1)
+		v = procid_hex(*p);
+		if (v < 0)
 			return -EINVAL;
 		if (n % 2 == 0)
 			out[n / 2] = (uint8_t)(v << 4);
