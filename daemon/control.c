@@ -13,6 +13,7 @@
 #include "options.h"
 #include "pool.h"
 #include "server.h"
+#include "space.h"
 
 /* control_status -- who we are, where we listen, how long we have run */
 int control_status(struct conn *c, const Daxalloc__Envelope *req,
@@ -102,6 +103,7 @@ int control_check(struct conn *c, const Daxalloc__Envelope *req,
 	r = pool_check(c->srv->pool, control_finding, &f);
 	if (r < 0)
 		return r;
+	space_check(c->srv, control_finding, &f);
 	daxalloc__check_reply__init(cr);
 	cr->ok = f.total == 0;
 	cr->n_findings = rep->nstrings;

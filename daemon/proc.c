@@ -37,7 +37,7 @@ static struct proc *proc_find(struct server *srv, pid_t pid, uint64_t start)
 	struct proc *p;
 
 	TAILQ_FOREACH(p, &srv->procs, entry)
-		if (p->pid == pid && p->start_time == start)
+		if (!p->exited && p->pid == pid && p->start_time == start)
 			return p;
 	return NULL;
 }
@@ -71,11 +71,15 @@ static void proc_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
 	uint64_t n = p->nanon;
 
 	ev_io_stop(loop, w);
+	/*
+	 * From now on it adopts nothing: a request of its still queued on a
+	 * connection must not leave an extent that nobody would free.
+	 */
+	p->exited = true;
 	while ((e = TAILQ_FIRST(&p->anon)))
 		space_free(p->srv, e, "its owner exited");
 	log_info("process %d exited: %llu anonymous extents freed", (int)p->pid,
 		 (unsigned long long)n);
-	p->pid = 0; /* no new connection can match it */
 	proc_maybe_free(p);
 }
 

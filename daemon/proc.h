@@ -10,6 +10,7 @@
 #ifndef DAXALLOCD_PROC_H
 #define DAXALLOCD_PROC_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <sys/queue.h>
 #include <sys/types.h>
@@ -28,6 +29,7 @@ struct proc {
 	int pidfd;
 	ev_io watch;
 	unsigned int nconns;
+	bool exited; /* its pidfd fired: it owns nothing and adopts nothing */
 	TAILQ_HEAD(, extent) anon; /* anonymous extents it owns */
 	uint64_t nanon;
 };

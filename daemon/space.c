@@ -3,7 +3,9 @@
  * space.c -- extents as the clients' space: ownership, permissions, quotas
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
@@ -102,6 +104,10 @@ int space_alloc(struct server *srv, struct conn *c, const char *name,
 		r = space_check_name(srv, name, why);
 		if (r < 0)
 			return r;
+	} else if (c->proc->exited) {
+		/* Its exit was seen first: nobody would ever free the extent. */
+		snprintf(why, SPACE_WHY_MAX, "the calling process has exited");
+		return -ESRCH;
 	}
 	/* Rounded as the pool will, without overflowing. */
 	len = size > UINT64_MAX - unit ? UINT64_MAX : (size + unit - 1) / unit * unit;
@@ -223,4 +229,113 @@ int space_recover(struct server *srv)
 			return r;
 	}
 	return 0;
+}
+
+/* space_finding -- report one finding, printf-style */
+static void __attribute__((format(printf, 3, 4)))
+space_finding(pool_finding_fn fn, void *arg, const char *fmt, ...)
+{
+	char buf[256];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	fn(arg, buf);
+}
+
+/*
+ * space_check_quota -- recount usage and compare with the quota's
+ *
+ * The recount charges every extent into a scratch quota (one pass); then
+ * both lists of ids must agree exactly.
+ */
+static unsigned long space_check_quota(struct server *srv, pool_finding_fn fn,
+				       void *arg)
+{
+	struct quota_usage *have = NULL, *want = NULL;
+	size_t nhave = 0, nwant = 0, i;
+	unsigned long n = 0;
+	struct quota *recount;
+	struct config cfg;
+	struct extent *e;
+	int k;
+
+	config_defaults(&cfg);
+	if (quota_new(&cfg, &recount) < 0)
+		goto out_cfg;
+	for (e = pool_find_from(srv->pool, 0); e; e = pool_next_id(srv->pool, e))
+		if (quota_charge(recount, e->rec.uid, e->rec.gid,
+				 (int64_t)e->rec.length, 1) < 0)
+			goto out_recount;
+	for (k = 0; k < QUOTA_KIND_COUNT; k++) {
+		if (quota_list(srv->quota, k, &have, &nhave) < 0 ||
+		    quota_list(recount, k, &want, &nwant) < 0)
+			goto out_lists;
+		/* Ids with a quota section but no usage list as zeroes: skip them. */
+		for (i = 0; i < nhave; i++) {
+			struct quota_usage w;
+
+			quota_get(recount, k, have[i].id, &w);
+			if (have[i].bytes != w.bytes || have[i].extents != w.extents) {
+				space_finding(fn, arg, "%s %u: quota counts %llu bytes in %llu extents, the pool %llu in %llu",
+					      quota_kind_name(k), have[i].id,
+					      (unsigned long long)have[i].bytes,
+					      (unsigned long long)have[i].extents,
+					      (unsigned long long)w.bytes,
+					      (unsigned long long)w.extents);
+				n++;
+			}
+		}
+		for (i = 0; i < nwant; i++) {
+			struct quota_usage h;
+
+			quota_get(srv->quota, k, want[i].id, &h);
+			if (!h.extents && want[i].extents) {
+				space_finding(fn, arg, "%s %u: %llu extents not charged",
+					      quota_kind_name(k), want[i].id,
+					      (unsigned long long)want[i].extents);
+				n++;
+			}
+		}
+		free(have);
+		free(want);
+		have = want = NULL;
+	}
+out_lists:
+	free(have);
+	free(want);
+out_recount:
+	quota_free(recount);
+out_cfg:
+	config_free(&cfg);
+	return n;
+}
+
+/*
+ * space_check -- what only this module knows: owners and quota usage
+ *
+ * Every anonymous extent has a live owner the daemon watches; quota usage
+ * equals a recount of the extents.  Returns the number of findings.
+ */
+int space_check(struct server *srv, pool_finding_fn fn, void *arg)
+{
+	unsigned long n = 0;
+	struct extent *e;
+
+	for (e = pool_find_from(srv->pool, 0); e; e = pool_next_id(srv->pool, e)) {
+		const struct proc *p = e->owner;
+
+		if (!(e->rec.flags & FMT_EXTENT_ANONYMOUS))
+			continue;
+		if (!p || p->exited) {
+			space_finding(fn, arg, "anonymous extent %llu has no live owner (pid %u)",
+				      (unsigned long long)e->rec.id,
+				      e->rec.owner_pid);
+			n++;
+		}
+	}
+	if (srv->quota)
+		n += space_check_quota(srv, fn, arg);
+	return n > (unsigned long)INT32_MAX ? INT32_MAX : (int)n;
 }

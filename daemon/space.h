@@ -13,6 +13,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "pool.h"
+
 struct conn;
 struct extent;
 struct server;
@@ -33,5 +35,6 @@ int space_truncate(struct server *srv, struct extent *e, uint64_t size,
 void space_free(struct server *srv, struct extent *e, const char *reason);
 int space_may(const struct conn *c, const struct extent *e, unsigned int want);
 int space_recover(struct server *srv);
+int space_check(struct server *srv, pool_finding_fn fn, void *arg);
 
 #endif /* DAXALLOCD_SPACE_H */

@@ -22,6 +22,8 @@
 #include "fixture.h"
 #include "log.h"
 #include "pool.h"
+#include "proc.h"
+#include "space.h"
 #include "unit.h"
 #include "wire.h"
 
@@ -378,9 +380,15 @@ static void test_list(void)
 	CU_ASSERT_EQUAL(list_count(other, true), 3); /* its own + two 0644 */
 }
 
+/* count_finding -- a check finding callback that only counts */
+static void count_finding(void *arg, const char *finding)
+{
+	(*(int *)arg)++;
+}
+
 static void test_anonymous_owner(void)
 {
-	int fd = client(0, 0);
+	int fd = client(0, 0), findings = 0;
 	uint64_t id;
 	struct extent *e;
 
@@ -392,6 +400,12 @@ static void test_anonymous_owner(void)
 	CU_ASSERT(e->rec.flags & FMT_EXTENT_ANONYMOUS);
 	CU_ASSERT_EQUAL(e->rec.owner_pid, (uint32_t)getpid());
 	CU_ASSERT_PTR_NOT_NULL(e->owner);
+	CU_ASSERT_EQUAL(space_check(&fx.srv, count_finding, &findings), 0);
+	/* An owner the daemon lost track of is a finding of the check. */
+	proc_disown(e);
+	CU_ASSERT_EQUAL(space_check(&fx.srv, count_finding, &findings), 1);
+	CU_ASSERT_EQUAL(findings, 1);
+	proc_adopt(TAILQ_FIRST(&fx.srv.procs), e);
 	/* Deleting it takes it off its owner's list. */
 	CU_ASSERT_EQUAL(keyed(fd, B(DELETE), id, NULL, 0, false, NULL, NULL), 0);
 	CU_ASSERT_EQUAL(TAILQ_FIRST(&fx.srv.procs)->nanon, 0);
