@@ -281,7 +281,8 @@ int conn_send(struct conn *c, const Daxalloc__Envelope *env, const int *fds,
 		free(o);
 		return r;
 	}
-	memcpy(o->fds, fds, nfds * sizeof(*fds));
+	if (nfds)
+		memcpy(o->fds, fds, nfds * sizeof(*fds));
 	o->nfds = nfds;
 	STAILQ_INSERT_TAIL(&c->outq, o, entry);
 	c->outq_len++;

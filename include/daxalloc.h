@@ -49,19 +49,19 @@ struct daxalloc;
 struct daxalloc_extent;
 
 /* Flags of daxalloc_alloc(), daxalloc_open() and daxalloc_open_id(). */
-#define DAXALLOC_RDONLY 0x1u  /* read-only: O_RDONLY descriptor, PROT_READ */
+#define DAXALLOC_RDONLY 0x1u /* read-only: O_RDONLY descriptor, PROT_READ */
 #define DAXALLOC_KEEP_FD 0x2u /* keep the device descriptor after mapping */
-#define DAXALLOC_NO_MAP 0x4u  /* do not map; implies DAXALLOC_KEEP_FD */
+#define DAXALLOC_NO_MAP 0x4u /* do not map; implies DAXALLOC_KEEP_FD */
 
 /* What daxalloc_stat() and daxalloc_list() tell about an extent. */
 struct daxalloc_info {
-	uint64_t id;	 /* never reused */
+	uint64_t id; /* never reused */
 	uint64_t offset; /* bytes from the start of the device */
 	uint64_t length; /* bytes, a multiple of the unit */
-	uint32_t uid;	 /* owner */
+	uint32_t uid; /* owner */
 	uint32_t gid;
-	uint32_t mode;	 /* permission bits, like a file's */
-	uint32_t flags;	 /* the daemon's flags for the extent */
+	uint32_t mode; /* permission bits, like a file's */
+	uint32_t flags; /* the daemon's flags for the extent */
 	char name[DAXALLOC_NAME_MAX + 1]; /* "" when anonymous */
 };
 
@@ -139,8 +139,8 @@ DAXALLOC_EXPORT uint64_t daxalloc_unit(const struct daxalloc *dx);
  * @size: bytes, rounded up by the daemon to the unit
  * @align: 0 for the unit, else a power of two the device offset is
  *         aligned to (e.g. 1 GiB)
- * @mode: permission bits for daxalloc_open() by others, like a file's;
- *        0 means 0600
+ * @mode: permission bits (at most 0777) checked by daxalloc_open(),
+ *        daxalloc_delete() and the rest like a file's; 0 means 0600
  * @flags: %DAXALLOC_KEEP_FD, %DAXALLOC_NO_MAP (%DAXALLOC_RDONLY is refused)
  * @out: on success, the new handle
  *
@@ -252,8 +252,7 @@ DAXALLOC_EXPORT int daxalloc_delete(struct daxalloc_extent *ext);
  * Return: 0, or a negative errno: -ENOENT, -EACCES, -EINVAL,
  * -ENAMETOOLONG, -EPIPE, -ETIMEDOUT.
  */
-DAXALLOC_EXPORT int daxalloc_delete_name(struct daxalloc *dx,
-					 const char *name);
+DAXALLOC_EXPORT int daxalloc_delete_name(struct daxalloc *dx, const char *name);
 
 /**
  * daxalloc_extent_addr() - where the extent is mapped

@@ -45,8 +45,18 @@ ctl=$build/client/ctl/daxallocctl
 
 echo "== daxallocd $("$build/daemon/daxallocd" --version | cut -d' ' -f2) running as pid $(cat "$pidfile"), log in $dir/daxallocd.log"
 echo
+demo=$build/client/examples/daxalloc-demo
 echo "== a libdaxalloc client connects and says Hello"
-"$build/client/examples/daxalloc-demo"
+"$demo"
+echo
+echo "== process 1 allocates the named extent 'demo' and writes through its mapping"
+"$demo" write demo
+echo
+echo "== process 2 opens 'demo' read-only and reads back what process 1 wrote"
+"$demo" read demo
+echo
+echo "== daxallocctl list extents"
+"$ctl" list extents
 echo
 echo "== daxallocctl status"
 "$ctl" status

@@ -27,7 +27,8 @@
 /* Units from this size up must be mapped at unit-aligned addresses. */
 #define DAXALLOC_HUGE_UNIT (2ull << 20)
 
-#define DAXALLOC_OPEN_FLAGS (DAXALLOC_RDONLY | DAXALLOC_KEEP_FD | DAXALLOC_NO_MAP)
+#define DAXALLOC_OPEN_FLAGS \
+	(DAXALLOC_RDONLY | DAXALLOC_KEEP_FD | DAXALLOC_NO_MAP)
 
 struct daxalloc {
 	struct session *session;
@@ -38,8 +39,8 @@ struct daxalloc_extent {
 	uint64_t id;
 	uint64_t offset;
 	uint64_t length; /* the handle's view; bytes mapped at addr if mapped */
-	void *addr;	 /* NULL with DAXALLOC_NO_MAP */
-	int fd;		 /* kept device fd, or -1 */
+	void *addr; /* NULL with DAXALLOC_NO_MAP */
+	int fd; /* kept device fd, or -1 */
 	unsigned int flags;
 };
 
@@ -158,7 +159,8 @@ DAXALLOC_EXPORT uint64_t daxalloc_unit(const struct daxalloc *dx)
 static int daxalloc_check_name(const char *name)
 {
 	if (!name || !*name)
-		return daxalloc_fail(-EINVAL, "an extent name must not be empty");
+		return daxalloc_fail(-EINVAL,
+				     "an extent name must not be empty");
 	if (strlen(name) > DAXALLOC_NAME_MAX)
 		return daxalloc_fail(-ENAMETOOLONG,
 				     "extent name longer than %d bytes",
@@ -246,8 +248,8 @@ static void daxalloc_give_back(struct daxalloc *dx, uint64_t id, bool delete)
 	else
 		snprintf(first.msg + len, sizeof(first.msg) - len,
 			 " (and extent %llu could not be %s: %.100s)",
-			 (unsigned long long)id,
-			 delete ? "deleted" : "closed", daxalloc_err.msg);
+			 (unsigned long long)id, delete ? "deleted" : "closed",
+			 daxalloc_err.msg);
 	daxalloc_err = first;
 }
 
@@ -283,16 +285,18 @@ static int daxalloc_check_extent(const struct daxalloc *dx,
 	if (!x->length || x->offset > (uint64_t)INT64_MAX - x->length ||
 	    x->offset % page || x->length % page ||
 	    (unit && (x->offset % unit || x->length % unit)))
-		return daxalloc_fail(-EPROTO,
-				     "daxallocd answered %s with extent %llu at %#llx+%#llx, not whole units of %#llx",
-				     what, (unsigned long long)x->id,
-				     (unsigned long long)x->offset,
-				     (unsigned long long)x->length,
-				     (unsigned long long)unit);
+		return daxalloc_fail(
+			-EPROTO,
+			"daxallocd answered %s with extent %llu at %#llx+%#llx, not whole units of %#llx",
+			what, (unsigned long long)x->id,
+			(unsigned long long)x->offset,
+			(unsigned long long)x->length,
+			(unsigned long long)unit);
 	if (strlen(x->name) > DAXALLOC_NAME_MAX)
-		return daxalloc_fail(-EPROTO,
-				     "daxallocd answered %s with a name longer than %d bytes",
-				     what, DAXALLOC_NAME_MAX);
+		return daxalloc_fail(
+			-EPROTO,
+			"daxallocd answered %s with a name longer than %d bytes",
+			what, DAXALLOC_NAME_MAX);
 	return 0;
 }
 
@@ -339,7 +343,8 @@ static int daxalloc_map(const struct daxalloc *dx, int fd, uint64_t offset,
 	int r;
 
 	if (length > SIZE_MAX - align)
-		return daxalloc_fail(-ENOMEM, "extent of %llu bytes too large to map",
+		return daxalloc_fail(-ENOMEM,
+				     "extent of %llu bytes too large to map",
 				     (unsigned long long)length);
 	len = (size_t)length;
 	if (align > page) {
@@ -349,9 +354,10 @@ static int daxalloc_map(const struct daxalloc *dx, int fd, uint64_t offset,
 		res = mmap(NULL, rlen, PROT_NONE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (res == MAP_FAILED)
-			return daxalloc_fail(-errno,
-					     "cannot reserve %zu bytes of address space: %s",
-					     rlen, strerror(errno));
+			return daxalloc_fail(
+				-errno,
+				"cannot reserve %zu bytes of address space: %s",
+				rlen, strerror(errno));
 		base = (uintptr_t)res;
 		start = (base + (uintptr_t)align - 1) & ~((uintptr_t)align - 1);
 		p = mmap((void *)start, len, prot, MAP_SHARED | MAP_FIXED, fd,
@@ -364,7 +370,8 @@ static int daxalloc_map(const struct daxalloc *dx, int fd, uint64_t offset,
 		if (start > base)
 			munmap(res, start - base);
 		if (base + rlen > start + len)
-			munmap((void *)(start + len), base + rlen - (start + len));
+			munmap((void *)(start + len),
+			       base + rlen - (start + len));
 	} else {
 		p = mmap(NULL, len, prot, MAP_SHARED, fd, (off_t)offset);
 		if (p == MAP_FAILED) {
@@ -375,8 +382,8 @@ static int daxalloc_map(const struct daxalloc *dx, int fd, uint64_t offset,
 	if (dx->session->unit >= DAXALLOC_HUGE_UNIT && (uintptr_t)p % align) {
 		munmap(p, len);
 		return daxalloc_fail(-EFAULT,
-				     "mapping at %p is not aligned to %#llx",
-				     p, (unsigned long long)align);
+				     "mapping at %p is not aligned to %#llx", p,
+				     (unsigned long long)align);
 	}
 	r = daxalloc_dontfork(p, len);
 	if (r < 0)
@@ -385,7 +392,8 @@ static int daxalloc_map(const struct daxalloc *dx, int fd, uint64_t offset,
 	return 0;
 
 err_map:
-	return daxalloc_fail(r, "cannot map %llu bytes at device offset %#llx: %s",
+	return daxalloc_fail(r,
+			     "cannot map %llu bytes at device offset %#llx: %s",
 			     (unsigned long long)length,
 			     (unsigned long long)offset, strerror(-r));
 }
@@ -467,9 +475,9 @@ err_close:
  * Takes resp and fd.  Anything wrong after the daemon granted the extent
  * gives it back: deleted when anonymous and ours (anon_ours), else closed.
  */
-static int daxalloc_grant(struct daxalloc *dx, Daxalloc__Envelope *resp,
-			  int fd, unsigned int flags, bool anon_ours,
-			  const char *what, struct daxalloc_extent **out)
+static int daxalloc_grant(struct daxalloc *dx, Daxalloc__Envelope *resp, int fd,
+			  unsigned int flags, bool anon_ours, const char *what,
+			  struct daxalloc_extent **out)
 {
 	const Daxalloc__Extent *x = daxalloc_reply_extent(resp, what);
 	bool delete;
@@ -485,9 +493,10 @@ static int daxalloc_grant(struct daxalloc *dx, Daxalloc__Envelope *resp,
 	delete = anon_ours && !x->name[0];
 	r = daxalloc_check_extent(dx, x, what);
 	if (r == 0 && fd < 0)
-		r = daxalloc_fail(-EPROTO,
-				  "daxallocd sent no device descriptor with the %s reply",
-				  what);
+		r = daxalloc_fail(
+			-EPROTO,
+			"daxallocd sent no device descriptor with the %s reply",
+			what);
 	if (r < 0) {
 		if (fd >= 0)
 			close(fd);
@@ -517,18 +526,23 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc *dx, const char *name,
 
 	daxalloc_clear_err();
 	if (!dx || !out)
-		return daxalloc_fail(-EINVAL, "no connection or no place for the handle");
+		return daxalloc_fail(
+			-EINVAL, "no connection or no place for the handle");
 	*out = NULL;
 	if (flags & ~(DAXALLOC_KEEP_FD | DAXALLOC_NO_MAP))
-		return daxalloc_fail(-EINVAL, "flags %#x: alloc takes KEEP_FD and NO_MAP",
-				     flags);
+		return daxalloc_fail(
+			-EINVAL, "flags %#x: alloc takes KEEP_FD and NO_MAP",
+			flags);
 	if (!size)
 		return daxalloc_fail(-EINVAL, "size 0");
 	if (align & (align - 1))
-		return daxalloc_fail(-EINVAL, "alignment %#llx is not a power of two",
+		return daxalloc_fail(-EINVAL,
+				     "alignment %#llx is not a power of two",
 				     (unsigned long long)align);
-	if (mode & ~07777u)
-		return daxalloc_fail(-EINVAL, "mode %#o has bits beyond 07777", mode);
+	/* Permission bits only: set-id and sticky bits mean nothing here. */
+	if (mode & ~0777u)
+		return daxalloc_fail(-EINVAL, "mode %#o has bits beyond 0777",
+				     mode);
 	if (name) {
 		r = daxalloc_check_name(name);
 		if (r < 0)
@@ -575,7 +589,8 @@ DAXALLOC_EXPORT int daxalloc_open(struct daxalloc *dx, const char *name,
 
 	daxalloc_clear_err();
 	if (!dx || !out)
-		return daxalloc_fail(-EINVAL, "no connection or no place for the handle");
+		return daxalloc_fail(
+			-EINVAL, "no connection or no place for the handle");
 	*out = NULL;
 	r = daxalloc_check_name(name);
 	if (r < 0)
@@ -594,7 +609,8 @@ DAXALLOC_EXPORT int daxalloc_open_id(struct daxalloc *dx, uint64_t id,
 
 	daxalloc_clear_err();
 	if (!dx || !out)
-		return daxalloc_fail(-EINVAL, "no connection or no place for the handle");
+		return daxalloc_fail(
+			-EINVAL, "no connection or no place for the handle");
 	*out = NULL;
 	o.key_case = DAXALLOC__OPEN_REQUEST__KEY_EXTENT_ID;
 	o.extent_id = id;
@@ -671,9 +687,10 @@ static int daxalloc_truncate_map(struct daxalloc_extent *ext, int fd,
 	if (!ext->addr)
 		return 0;
 	if (fd < 0)
-		return daxalloc_fail(-EPROTO,
-				     "daxallocd grew extent %llu but sent no device descriptor",
-				     (unsigned long long)ext->id);
+		return daxalloc_fail(
+			-EPROTO,
+			"daxallocd grew extent %llu but sent no device descriptor",
+			(unsigned long long)ext->id);
 	r = daxalloc_map_after(ext, fd, length - ext->length);
 	if (r == 0)
 		return 0;
@@ -701,7 +718,8 @@ DAXALLOC_EXPORT int daxalloc_truncate(struct daxalloc_extent *ext,
 	if (!ext)
 		return daxalloc_fail(-EINVAL, "no extent handle");
 	if (!size)
-		return daxalloc_fail(-EINVAL, "size 0: delete the extent instead");
+		return daxalloc_fail(-EINVAL,
+				     "size 0: delete the extent instead");
 	if (ext->flags & DAXALLOC_RDONLY)
 		return daxalloc_fail(-EBADF, "extent %llu is open read-only",
 				     (unsigned long long)ext->id);
@@ -748,12 +766,13 @@ DAXALLOC_EXPORT int daxalloc_truncate(struct daxalloc_extent *ext,
 	if (r < 0)
 		goto out;
 	if (x->id != ext->id || x->offset != ext->offset) {
-		r = daxalloc_fail(-EPROTO,
-				  "daxallocd answered Truncate of extent %llu at %#llx with extent %llu at %#llx",
-				  (unsigned long long)ext->id,
-				  (unsigned long long)ext->offset,
-				  (unsigned long long)x->id,
-				  (unsigned long long)x->offset);
+		r = daxalloc_fail(
+			-EPROTO,
+			"daxallocd answered Truncate of extent %llu at %#llx with extent %llu at %#llx",
+			(unsigned long long)ext->id,
+			(unsigned long long)ext->offset,
+			(unsigned long long)x->id,
+			(unsigned long long)x->offset);
 		goto out;
 	}
 	if (x->length < ext->length) {
@@ -784,7 +803,8 @@ DAXALLOC_EXPORT void *daxalloc_extent_addr(const struct daxalloc_extent *ext)
 }
 
 /* daxalloc_extent_length -- the handle's length (see daxalloc.h) */
-DAXALLOC_EXPORT uint64_t daxalloc_extent_length(const struct daxalloc_extent *ext)
+DAXALLOC_EXPORT uint64_t
+daxalloc_extent_length(const struct daxalloc_extent *ext)
 {
 	return ext->length;
 }
@@ -796,7 +816,8 @@ DAXALLOC_EXPORT uint64_t daxalloc_extent_id(const struct daxalloc_extent *ext)
 }
 
 /* daxalloc_extent_offset -- the extent's device offset (see daxalloc.h) */
-DAXALLOC_EXPORT uint64_t daxalloc_extent_offset(const struct daxalloc_extent *ext)
+DAXALLOC_EXPORT uint64_t
+daxalloc_extent_offset(const struct daxalloc_extent *ext)
 {
 	return ext->offset;
 }
@@ -853,7 +874,8 @@ DAXALLOC_EXPORT int daxalloc_stat(struct daxalloc *dx, const char *name,
 
 	daxalloc_clear_err();
 	if (!dx || !info)
-		return daxalloc_fail(-EINVAL, "no connection or no place for the answer");
+		return daxalloc_fail(
+			-EINVAL, "no connection or no place for the answer");
 	r = daxalloc_check_name(name);
 	if (r < 0)
 		return r;
@@ -870,7 +892,8 @@ DAXALLOC_EXPORT int daxalloc_stat_id(struct daxalloc *dx, uint64_t id,
 
 	daxalloc_clear_err();
 	if (!dx || !info)
-		return daxalloc_fail(-EINVAL, "no connection or no place for the answer");
+		return daxalloc_fail(
+			-EINVAL, "no connection or no place for the answer");
 	s.key_case = DAXALLOC__STAT_REQUEST__KEY_EXTENT_ID;
 	s.extent_id = id;
 	return daxalloc_stat_req(dx, &s, info);
@@ -908,7 +931,8 @@ DAXALLOC_EXPORT int daxalloc_list(struct daxalloc *dx, unsigned int flags,
 		if (r < 0)
 			return r;
 		if (resp->body_case != DAXALLOC__ENVELOPE__BODY_LIST_REPLY) {
-			r = daxalloc_fail(-EPROTO, "daxallocd answered List with %s",
+			r = daxalloc_fail(-EPROTO,
+					  "daxallocd answered List with %s",
 					  envelope_type_name(resp->body_case));
 			goto out_free;
 		}
@@ -927,10 +951,11 @@ DAXALLOC_EXPORT int daxalloc_list(struct daxalloc *dx, unsigned int flags,
 			goto out_free;
 		}
 		if (lr->next_cursor <= cursor) {
-			r = daxalloc_fail(-EPROTO,
-					  "daxallocd's List cursor went from %llu to %llu",
-					  (unsigned long long)cursor,
-					  (unsigned long long)lr->next_cursor);
+			r = daxalloc_fail(
+				-EPROTO,
+				"daxallocd's List cursor went from %llu to %llu",
+				(unsigned long long)cursor,
+				(unsigned long long)lr->next_cursor);
 			goto out_free;
 		}
 		cursor = lr->next_cursor;

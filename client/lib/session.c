@@ -333,9 +333,10 @@ int session_call(struct session *s, Daxalloc__Envelope *req,
 
 	pthread_mutex_lock(&s->lock);
 	if (s->broken) {
-		r = session_fail(err, s->broken,
-				 "cannot send %s: the connection to daxallocd is broken (%s)",
-				 name, s->broken_msg);
+		r = session_fail(
+			err, s->broken,
+			"cannot send %s: the connection to daxallocd is broken (%s)",
+			name, s->broken_msg);
 		goto out_unlock;
 	}
 	req->id = ++s->next_id;
@@ -351,9 +352,10 @@ int session_call(struct session *s, Daxalloc__Envelope *req,
 	pthread_mutex_lock(&s->lock);
 	if (r == -EAGAIN || r == -EWOULDBLOCK) {
 		/* SO_SNDTIMEO expired: the daemon reads nothing. */
-		r = session_fail(err, -ETIMEDOUT,
-				 "cannot send %s: daxallocd does not read its socket",
-				 name);
+		r = session_fail(
+			err, -ETIMEDOUT,
+			"cannot send %s: daxallocd does not read its socket",
+			name);
 	} else if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN) {
 		session_break(s, -EPIPE, "daxallocd closed the connection");
 		r = session_fail(err, -EPIPE, "cannot send %s: %s", name,
@@ -364,9 +366,10 @@ int session_call(struct session *s, Daxalloc__Envelope *req,
 	} else {
 		r = session_await(s, &w, &deadline);
 		if (r == -ETIMEDOUT)
-			session_fail(err, r,
-				     "no reply to %s from daxallocd within %d ms",
-				     name, s->timeout_ms);
+			session_fail(
+				err, r,
+				"no reply to %s from daxallocd within %d ms",
+				name, s->timeout_ms);
 		else if (r == -ENOMEM)
 			session_fail(err, r, "out of memory");
 		else if (r < 0)
@@ -394,10 +397,10 @@ out_unlock:
 		goto out_free;
 	}
 	if (w.nfds > max_fds) {
-		r = session_fail(err, -EBADMSG,
-				 "daxallocd attached %u descriptors to %s, expected at most %u",
-				 w.nfds, envelope_type_name(env->body_case),
-				 max_fds);
+		r = session_fail(
+			err, -EBADMSG,
+			"daxallocd attached %u descriptors to %s, expected at most %u",
+			w.nfds, envelope_type_name(env->body_case), max_fds);
 		goto out_free;
 	}
 	if (env->body_case != DAXALLOC__ENVELOPE__BODY__NOT_SET &&
@@ -455,9 +458,10 @@ int session_next_event(struct session *s, Daxalloc__Envelope **ev,
 		r = 1;
 	} else if (s->ev_overflow) {
 		s->ev_overflow = false;
-		r = session_fail(err, -ENOBUFS,
-				 "events from daxallocd were dropped: more than %d waited",
-				 SESSION_EVENTS_MAX);
+		r = session_fail(
+			err, -ENOBUFS,
+			"events from daxallocd were dropped: more than %d waited",
+			SESSION_EVENTS_MAX);
 	} else if (s->broken) {
 		r = session_fail(err, s->broken, "%s", s->broken_msg);
 	} else {
@@ -523,13 +527,15 @@ static int session_hello(struct session *s, const char *client_name,
 	if (r < 0)
 		return r;
 	if (resp->body_case != DAXALLOC__ENVELOPE__BODY_HELLO_REPLY) {
-		r = session_fail(err, -EBADMSG, "daxallocd answered Hello with %s",
+		r = session_fail(err, -EBADMSG,
+				 "daxallocd answered Hello with %s",
 				 envelope_type_name(resp->body_case));
 		envelope_free(resp);
 		return r;
 	}
 	hr = resp->hello_reply;
-	if (hr->version < PROTO_VERSION_MIN || hr->version > PROTO_VERSION_MAX) {
+	if (hr->version < PROTO_VERSION_MIN ||
+	    hr->version > PROTO_VERSION_MAX) {
 		r = session_fail(err, -EPROTONOSUPPORT,
 				 "daxallocd chose protocol %u, we speak %u..%u",
 				 hr->version, PROTO_VERSION_MIN,

@@ -43,15 +43,15 @@ struct session {
 
 	pthread_mutex_t lock; /* protects everything below */
 	uint64_t next_id;
-	bool reading;			/* a leader is reading the socket */
+	bool reading; /* a leader is reading the socket */
 	struct session_waiter *waiters; /* calls in flight */
-	int broken;			/* 0, or what every call now fails with */
+	int broken; /* 0, or what every call now fails with */
 	char broken_msg[200];
 	Daxalloc__Envelope *events[SESSION_EVENTS_MAX]; /* a ring */
 	unsigned int ev_head;
 	unsigned int ev_count;
-	bool ev_overflow;  /* events were dropped since the last report */
-	uint64_t dropped;  /* replies nobody waited for */
+	bool ev_overflow; /* events were dropped since the last report */
+	uint64_t dropped; /* replies nobody waited for */
 };
 
 /* Where a failing call leaves its explanation. */

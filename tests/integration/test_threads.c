@@ -67,11 +67,13 @@
 /* Open requests for these ids are scripted, not extents. */
 #define TAG_SHIFT 40
 #define TAG_MASK (~((1ull << TAG_SHIFT) - 1))
-#define TAG_ECHO (1ull << TAG_SHIFT)	/* Extent{id = tag} + a memfd holding tag */
-#define TAG_HOLD (2ull << TAG_SHIFT)	/* answered late, when TAG_RELEASE comes */
+#define TAG_ECHO \
+	(1ull << TAG_SHIFT) /* Extent{id = tag} + a memfd holding tag */
+#define TAG_HOLD (2ull << TAG_SHIFT) /* answered late, when TAG_RELEASE comes */
 #define TAG_RELEASE (3ull << TAG_SHIFT) /* the held reply, then an echo */
-#define TAG_HANG (4ull << TAG_SHIFT)	/* never answered */
-#define TAG_EVENTS (5ull << TAG_SHIFT)	/* low bits LeaseBreak events, then an echo */
+#define TAG_HANG (4ull << TAG_SHIFT) /* never answered */
+#define TAG_EVENTS \
+	(5ull << TAG_SHIFT) /* low bits LeaseBreak events, then an echo */
 
 /* Ids of the noise replies nobody asked for. */
 #define NOISE_ID (1ull << 62)
@@ -94,11 +96,14 @@ struct fake {
 	atomic_bool stop;
 
 	/* Knobs; the tests set them while the thread serves. */
-	atomic_bool reorder;	   /* answer each batch in reverse order */
-	atomic_uint noise;	   /* every noise-th answer: an event and a stray reply */
-	atomic_bool alloc_no_fd;   /* Alloc replies without the descriptor */
-	atomic_bool alloc_bad_fd;  /* Alloc replies with /dev/null, which cannot be mapped */
-	atomic_uint hang_close;	   /* close the connection after this many TAG_HANG */
+	atomic_bool reorder; /* answer each batch in reverse order */
+	atomic_uint
+		noise; /* every noise-th answer: an event and a stray reply */
+	atomic_bool alloc_no_fd; /* Alloc replies without the descriptor */
+	atomic_bool
+		alloc_bad_fd; /* Alloc replies with /dev/null, which cannot be mapped */
+	atomic_uint
+		hang_close; /* close the connection after this many TAG_HANG */
 
 	/* The fake thread's own state. */
 	struct fake_ext ext[FAKE_EXTENTS];
@@ -272,8 +277,10 @@ static int fake_alloc(struct fake *f, const Daxalloc__AllocRequest *a,
 		;
 	if (i == FAKE_EXTENTS)
 		return fake_err(rep, -ENOSPC, "extent table full");
-	f->ext[i] = (struct fake_ext){ .used = true, .id = ++f->next_id,
-				       .unit = u, .units = units,
+	f->ext[i] = (struct fake_ext){ .used = true,
+				       .id = ++f->next_id,
+				       .unit = u,
+				       .units = units,
 				       .mode = a->mode ? a->mode : 0600 };
 	snprintf(f->ext[i].name, sizeof(f->ext[i].name), "%s", a->name);
 	fake_mark(f, u, units, true);
@@ -531,7 +538,10 @@ static void fake_serve(struct fake *f, int c)
 		}
 		reorder = atomic_load(&f->reorder);
 		for (i = 0; i < np && !close_now; i++)
-			close_now = fake_answer(f, c, pending[reorder ? np - 1 - i : i]) < 0;
+			close_now =
+				fake_answer(f, c,
+					    pending[reorder ? np - 1 - i : i]) <
+				0;
 		for (i = 0; i < np; i++)
 			envelope_free(pending[i]);
 		np = 0;
@@ -636,8 +646,8 @@ static int iters = 200;
 static unsigned int skipped;
 static struct harness daemon_h;
 static bool daemon_up;
-static bool daemon_fds;	     /* Alloc replies carry the device fd */
-static bool daemon_open;     /* Open works */
+static bool daemon_fds; /* Alloc replies carry the device fd */
+static bool daemon_open; /* Open works */
 static char daemon_why[256]; /* what is missing, when something is */
 
 /* now_ms -- a monotonic clock in milliseconds */
@@ -715,8 +725,9 @@ static int run_workers(int n, void *(*fn)(void *), void *arg, int its)
 	for (i = 0; i < n; i++) {
 		pthread_join(w[i].thread, NULL);
 		if (w[i].failures)
-			fprintf(stderr, "\n    thread %d: %d failures, first: %s\n",
-				i, w[i].failures, w[i].why);
+			fprintf(stderr,
+				"\n    thread %d: %d failures, first: %s\n", i,
+				w[i].failures, w[i].why);
 		failures += w[i].failures;
 	}
 	free(w);
@@ -800,13 +811,15 @@ static void test_session_routing(void)
 	CU_ASSERT_EQUAL_FATAL(session_open(fake.sock, "test", &s, &err), 0);
 	CU_ASSERT_EQUAL(s->unit, FAKE_UNIT);
 	/* At least enough calls for the noise to overflow the event queue. */
-	CU_ASSERT_EQUAL(run_workers(THREADS, echo_worker, s,
-				    iters > 64 ? iters : 64), 0);
+	CU_ASSERT_EQUAL(
+		run_workers(THREADS, echo_worker, s, iters > 64 ? iters : 64),
+		0);
 	/* Noise replies were dropped and their descriptors closed. */
 	CU_ASSERT(s->dropped > 0);
 	/* Events were queued, the overflow is reported once, in order. */
 	while ((r = session_next_event(s, &ev, &err)) == 1) {
-		CU_ASSERT_EQUAL(ev->body_case, DAXALLOC__ENVELOPE__BODY_LEASE_BREAK);
+		CU_ASSERT_EQUAL(ev->body_case,
+				DAXALLOC__ENVELOPE__BODY_LEASE_BREAK);
 		envelope_free(ev);
 		n++;
 	}
@@ -832,7 +845,8 @@ static void test_session_events(void)
 	CU_ASSERT_EQUAL(echo_call(s, TAG_EVENTS | 5, &err), 0);
 	for (i = 1; i <= 5; i++) {
 		CU_ASSERT_EQUAL_FATAL(session_next_event(s, &ev, &err), 1);
-		CU_ASSERT_EQUAL(ev->body_case, DAXALLOC__ENVELOPE__BODY_LEASE_BREAK);
+		CU_ASSERT_EQUAL(ev->body_case,
+				DAXALLOC__ENVELOPE__BODY_LEASE_BREAK);
 		CU_ASSERT_EQUAL(ev->lease_break->break_id, i);
 		envelope_free(ev);
 	}
@@ -874,7 +888,8 @@ static void *hold_worker(void *arg)
 	}
 	/* Followers keep going while the leader's call times out. */
 	for (i = 0; i < w->iters; i++) {
-		r = echo_call(s, TAG_ECHO | (uint64_t)w->idx << 24 | (uint64_t)i,
+		r = echo_call(s,
+			      TAG_ECHO | (uint64_t)w->idx << 24 | (uint64_t)i,
 			      &err);
 		if (r < 0)
 			worker_fail(w, "call %d: %d %s", i, r, err.msg);
@@ -986,7 +1001,8 @@ static long long stamp_check(const void *addr, uint64_t len, uint64_t dev_off,
 
 	for (p = 0; p < len; p += PAGE) {
 		for (q = p; q <= p + PAGE - 8; q += PAGE - 8)
-			if (*(const volatile uint64_t *)((const char *)addr + q) !=
+			if (*(const volatile uint64_t *)((const char *)addr +
+							 q) !=
 			    stamp_word(stamp, dev_off + q))
 				return (long long)q;
 	}
@@ -1019,7 +1035,8 @@ static void *alloc_worker(void *arg)
 	worker_start(w);
 	for (i = 0; i < w->iters && w->failures < 5; i++) {
 		uint64_t size = (1 + (uint64_t)(rand_r(&seed) % 4)) * unit;
-		uint64_t stamp = (uint64_t)w->idx << 48 | (uint64_t)i << 16 | 0xd5;
+		uint64_t stamp =
+			(uint64_t)w->idx << 48 | (uint64_t)i << 16 | 0xd5;
 		uint64_t off, len;
 		long long bad;
 		void *addr;
@@ -1043,7 +1060,8 @@ static void *alloc_worker(void *arg)
 		stamp_fill(addr, len, off, stamp);
 		bad = stamp_check(addr, len, off, stamp);
 		if (bad >= 0)
-			worker_fail(w, "extent %" PRIu64 ": word at +%lld changed",
+			worker_fail(w,
+				    "extent %" PRIu64 ": word at +%lld changed",
 				    daxalloc_extent_id(e), bad);
 		if (run->reopen) {
 			r = daxalloc_open_id(dx, daxalloc_extent_id(e),
@@ -1056,13 +1074,18 @@ static void *alloc_worker(void *arg)
 			} else {
 				if (daxalloc_extent_offset(ro) != off ||
 				    daxalloc_extent_length(ro) != len)
-					worker_fail(w, "reopened extent at %#" PRIx64
-						    "+%#" PRIx64 ", not %#" PRIx64,
-						    daxalloc_extent_offset(ro),
-						    daxalloc_extent_length(ro), off);
-				else if ((bad = stamp_check(daxalloc_extent_addr(ro),
-							    len, off, stamp)) >= 0)
-					worker_fail(w, "read-only view of %" PRIu64
+					worker_fail(
+						w,
+						"reopened extent at %#" PRIx64
+						"+%#" PRIx64 ", not %#" PRIx64,
+						daxalloc_extent_offset(ro),
+						daxalloc_extent_length(ro),
+						off);
+				else if ((bad = stamp_check(
+						  daxalloc_extent_addr(ro), len,
+						  off, stamp)) >= 0)
+					worker_fail(w,
+						    "read-only view of %" PRIu64
 						    " differs at +%lld",
 						    daxalloc_extent_id(e), bad);
 				r = daxalloc_close(ro);
@@ -1155,33 +1178,41 @@ static void test_api_scripted(void)
 	CU_ASSERT_EQUAL(daxalloc_unit(dx), FAKE_UNIT);
 
 	/* Anonymous: rounded up, aligned, written through to the device. */
-	CU_ASSERT_EQUAL_FATAL(daxalloc_alloc(dx, NULL, 3 * MIB, 0, 0, 0, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(daxalloc_alloc(dx, NULL, 3 * MIB, 0, 0, 0, &a),
+			      0);
 	CU_ASSERT_EQUAL(daxalloc_extent_length(a), 4 * MIB);
 	CU_ASSERT_EQUAL((uintptr_t)daxalloc_extent_addr(a) % FAKE_UNIT, 0);
 	CU_ASSERT_EQUAL(daxalloc_extent_fd(a), -1);
-	stamp_fill(daxalloc_extent_addr(a), 4 * MIB, daxalloc_extent_offset(a), 1);
+	stamp_fill(daxalloc_extent_addr(a), 4 * MIB, daxalloc_extent_offset(a),
+		   1);
 	CU_ASSERT_EQUAL(dev_word(daxalloc_extent_offset(a) + MIB),
 			stamp_word(1, daxalloc_extent_offset(a) + MIB));
 
 	/* Named, with the fd kept; names are unique. */
 	CU_ASSERT_EQUAL_FATAL(daxalloc_alloc(dx, "named", 2 * MIB, 0, 0640,
-					     DAXALLOC_KEEP_FD, &n), 0);
+					     DAXALLOC_KEEP_FD, &n),
+			      0);
 	CU_ASSERT(daxalloc_extent_fd(n) >= 0);
 	memset(daxalloc_extent_addr(n), 0x5a, 2 * MIB);
-	CU_ASSERT_EQUAL(daxalloc_alloc(dx, "named", 2 * MIB, 0, 0, 0, &t), -EEXIST);
+	CU_ASSERT_EQUAL(daxalloc_alloc(dx, "named", 2 * MIB, 0, 0, 0, &t),
+			-EEXIST);
 	CU_ASSERT_PTR_NULL(t);
 	CU_ASSERT_PTR_NOT_NULL(strstr(daxalloc_errmsg(), "exists"));
 
 	/* Local checks, before anything is sent. */
 	memset(big, 'x', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	CU_ASSERT_EQUAL(daxalloc_alloc(dx, big, MIB, 0, 0, 0, &t), -ENAMETOOLONG);
+	CU_ASSERT_EQUAL(daxalloc_alloc(dx, big, MIB, 0, 0, 0, &t),
+			-ENAMETOOLONG);
 	CU_ASSERT_EQUAL(daxalloc_alloc(dx, "", MIB, 0, 0, 0, &t), -EINVAL);
 	CU_ASSERT_EQUAL(daxalloc_alloc(dx, NULL, 0, 0, 0, 0, &t), -EINVAL);
-	CU_ASSERT_EQUAL(daxalloc_alloc(dx, NULL, MIB, 3 * MIB, 0, 0, &t), -EINVAL);
-	CU_ASSERT_EQUAL(daxalloc_alloc(dx, NULL, MIB, 0, 0, DAXALLOC_RDONLY, &t),
+	CU_ASSERT_EQUAL(daxalloc_alloc(dx, NULL, MIB, 3 * MIB, 0, 0, &t),
 			-EINVAL);
-	CU_ASSERT_EQUAL(daxalloc_alloc(dx, NULL, MIB, 0, 04755, 0, &t), -EINVAL);
+	CU_ASSERT_EQUAL(
+		daxalloc_alloc(dx, NULL, MIB, 0, 0, DAXALLOC_RDONLY, &t),
+		-EINVAL);
+	CU_ASSERT_EQUAL(daxalloc_alloc(dx, NULL, MIB, 0, 04755, 0, &t),
+			-EINVAL);
 	CU_ASSERT_EQUAL(daxalloc_open(dx, "named", 0x80, &t), -EINVAL);
 	CU_ASSERT_EQUAL(daxalloc_stat(dx, big, &info), -ENAMETOOLONG);
 
@@ -1198,15 +1229,18 @@ static void test_api_scripted(void)
 	CU_ASSERT_EQUAL(daxalloc_stat(dx, "nothing", &info), -ENOENT);
 
 	/* Read-only open: a second view of the same bytes. */
-	CU_ASSERT_EQUAL_FATAL(daxalloc_open(dx, "named", DAXALLOC_RDONLY, &ro), 0);
+	CU_ASSERT_EQUAL_FATAL(daxalloc_open(dx, "named", DAXALLOC_RDONLY, &ro),
+			      0);
 	CU_ASSERT_NOT_EQUAL(daxalloc_extent_addr(ro), daxalloc_extent_addr(n));
-	CU_ASSERT_EQUAL(((unsigned char *)daxalloc_extent_addr(ro))[12345], 0x5a);
+	CU_ASSERT_EQUAL(((unsigned char *)daxalloc_extent_addr(ro))[12345],
+			0x5a);
 	CU_ASSERT_EQUAL(daxalloc_truncate(ro, 4 * MIB), -EBADF);
 	CU_ASSERT_EQUAL(daxalloc_close(ro), 0);
 
 	/* NO_MAP: the caller maps with the kept fd. */
 	CU_ASSERT_EQUAL_FATAL(daxalloc_open_id(dx, daxalloc_extent_id(n),
-					       DAXALLOC_NO_MAP, &raw), 0);
+					       DAXALLOC_NO_MAP, &raw),
+			      0);
 	CU_ASSERT_PTR_NULL(daxalloc_extent_addr(raw));
 	CU_ASSERT(daxalloc_extent_fd(raw) >= 0);
 	p = mmap(NULL, 2 * MIB, PROT_READ, MAP_SHARED, daxalloc_extent_fd(raw),
@@ -1218,28 +1252,31 @@ static void test_api_scripted(void)
 
 	/* List: own extents in id order over pages of 3; fn can stop it. */
 	for (i = 0; i < 5; i++)
-		CU_ASSERT_EQUAL_FATAL(daxalloc_alloc(dx, NULL, MIB, 0, 0, 0,
-						     &tmp[i]), 0);
+		CU_ASSERT_EQUAL_FATAL(
+			daxalloc_alloc(dx, NULL, MIB, 0, 0, 0, &tmp[i]), 0);
 	CU_ASSERT_EQUAL(daxalloc_list(dx, 0, list_collect, &col), 0);
 	CU_ASSERT_EQUAL(col.n, 7);
 	for (i = 1; i < col.n; i++)
 		CU_ASSERT(col.ids[i - 1] < col.ids[i]);
 	col.n = 64;
-	CU_ASSERT_EQUAL(daxalloc_list(dx, DAXALLOC_LIST_OPENABLE, list_collect,
-				      &col), 100);
+	CU_ASSERT_EQUAL(
+		daxalloc_list(dx, DAXALLOC_LIST_OPENABLE, list_collect, &col),
+		100);
 	CU_ASSERT_EQUAL(daxalloc_list(dx, 0x10, list_collect, &col), -EINVAL);
 	for (i = 0; i < 5; i++)
 		CU_ASSERT_EQUAL(daxalloc_delete(tmp[i]), 0);
 
 	/* Truncate: the alignment asked for puts it where its neighbours are free. */
-	CU_ASSERT_EQUAL_FATAL(daxalloc_alloc(dx, NULL, FAKE_UNIT, 64 * MIB, 0, 0,
-					     &t), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		daxalloc_alloc(dx, NULL, FAKE_UNIT, 64 * MIB, 0, 0, &t), 0);
 	CU_ASSERT_EQUAL(daxalloc_extent_offset(t) % (64 * MIB), 0);
-	stamp_fill(daxalloc_extent_addr(t), FAKE_UNIT, daxalloc_extent_offset(t), 2);
+	stamp_fill(daxalloc_extent_addr(t), FAKE_UNIT,
+		   daxalloc_extent_offset(t), 2);
 	CU_ASSERT_EQUAL(daxalloc_truncate(t, 2 * FAKE_UNIT), 0);
 	CU_ASSERT_EQUAL(daxalloc_extent_length(t), 2 * FAKE_UNIT);
 	CU_ASSERT_EQUAL(stamp_check(daxalloc_extent_addr(t), FAKE_UNIT,
-				    daxalloc_extent_offset(t), 2), -1);
+				    daxalloc_extent_offset(t), 2),
+			-1);
 	stamp_fill(daxalloc_extent_addr(t), 2 * FAKE_UNIT,
 		   daxalloc_extent_offset(t), 2);
 	/*
@@ -1247,8 +1284,9 @@ static void test_api_scripted(void)
 	 * Mappings are placed top-down, so often something already does.
 	 */
 	p = daxalloc_extent_addr(t);
-	blocker = mmap((char *)p + 2 * FAKE_UNIT, PAGE, PROT_NONE,
-		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
+	blocker =
+		mmap((char *)p + 2 * FAKE_UNIT, PAGE, PROT_NONE,
+		     MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1, 0);
 	CU_ASSERT(blocker == (char *)p + 2 * FAKE_UNIT ||
 		  (blocker == MAP_FAILED && errno == EEXIST));
 	CU_ASSERT_EQUAL(daxalloc_truncate(t, 3 * FAKE_UNIT), 0);
@@ -1256,7 +1294,8 @@ static void test_api_scripted(void)
 	CU_ASSERT_NOT_EQUAL(daxalloc_extent_addr(t), p);
 	CU_ASSERT_EQUAL((uintptr_t)daxalloc_extent_addr(t) % FAKE_UNIT, 0);
 	CU_ASSERT_EQUAL(stamp_check(daxalloc_extent_addr(t), 2 * FAKE_UNIT,
-				    daxalloc_extent_offset(t), 2), -1);
+				    daxalloc_extent_offset(t), 2),
+			-1);
 	if (blocker != MAP_FAILED)
 		munmap(blocker, PAGE);
 	stamp_fill(daxalloc_extent_addr(t), 3 * FAKE_UNIT,
@@ -1265,18 +1304,20 @@ static void test_api_scripted(void)
 	CU_ASSERT_EQUAL(daxalloc_truncate(t, 1), 0);
 	CU_ASSERT_EQUAL(daxalloc_extent_length(t), FAKE_UNIT);
 	CU_ASSERT_EQUAL(stamp_check(daxalloc_extent_addr(t), FAKE_UNIT,
-				    daxalloc_extent_offset(t), 3), -1);
+				    daxalloc_extent_offset(t), 3),
+			-1);
 	CU_ASSERT_EQUAL(daxalloc_truncate(t, 0), -EINVAL);
 	/* No room to grow in place: nothing changes. */
 	CU_ASSERT_EQUAL(daxalloc_truncate(t, FAKE_UNITS * FAKE_UNIT), -ENOSPC);
 	CU_ASSERT_EQUAL(daxalloc_extent_length(t), FAKE_UNIT);
 	CU_ASSERT_EQUAL(stamp_check(daxalloc_extent_addr(t), FAKE_UNIT,
-				    daxalloc_extent_offset(t), 3), -1);
+				    daxalloc_extent_offset(t), 3),
+			-1);
 	CU_ASSERT_EQUAL(daxalloc_delete(t), 0);
 
 	/* A shrink the daemon refuses leaves the handle's shorter view. */
-	CU_ASSERT_EQUAL_FATAL(daxalloc_alloc(dx, "shrink", 2 * FAKE_UNIT, 0, 0,
-					     0, &t), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		daxalloc_alloc(dx, "shrink", 2 * FAKE_UNIT, 0, 0, 0, &t), 0);
 	CU_ASSERT_EQUAL(daxalloc_delete_name(dx, "shrink"), 0);
 	CU_ASSERT_EQUAL(daxalloc_truncate(t, FAKE_UNIT), -ENOENT);
 	CU_ASSERT_PTR_NOT_NULL(strstr(daxalloc_errmsg(), "stays unmapped"));
@@ -1358,9 +1399,10 @@ static void daemon_probe(void)
 	}
 	r = daxalloc_alloc(dx, NULL, 1, 0, 0, 0, &e);
 	if (r < 0) {
-		snprintf(daemon_why, sizeof(daemon_why),
-			 "daxallocd cannot allocate and pass the fd yet (%s: %s)",
-			 daxalloc_strerror(r), daxalloc_errmsg());
+		snprintf(
+			daemon_why, sizeof(daemon_why),
+			"daxallocd cannot allocate and pass the fd yet (%s: %s)",
+			daxalloc_strerror(r), daxalloc_errmsg());
 		goto out;
 	}
 	daemon_fds = true;
@@ -1406,7 +1448,8 @@ static void daemon_checks(void)
 	json_object *o;
 	int st;
 
-	CU_ASSERT_EQUAL(harness_ctl(&daemon_h, check, out, sizeof(out), &st), 0);
+	CU_ASSERT_EQUAL(harness_ctl(&daemon_h, check, out, sizeof(out), &st),
+			0);
 	CU_ASSERT_EQUAL(st, 0);
 	if (st)
 		fprintf(stderr, "\n    daxallocctl check: %s\n", out);
@@ -1466,36 +1509,41 @@ static void test_daemon_named(void)
 	}
 	CU_ASSERT_EQUAL_FATAL(daxalloc_connect(daemon_h.sock, &dx), 0);
 	unit = daxalloc_unit(dx);
-	CU_ASSERT_EQUAL_FATAL(daxalloc_alloc(dx, "threads-named", unit, 0, 0640,
-					     0, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		daxalloc_alloc(dx, "threads-named", unit, 0, 0640, 0, &e), 0);
 	id = daxalloc_extent_id(e);
 	stamp_fill(daxalloc_extent_addr(e), unit, daxalloc_extent_offset(e), 7);
 	CU_ASSERT_EQUAL(daxalloc_alloc(dx, "threads-named", unit, 0, 0, 0, &ro),
 			-EEXIST);
 	CU_ASSERT_EQUAL(daxalloc_close(e), 0);
 
-	CU_ASSERT_EQUAL_FATAL(daxalloc_open(dx, "threads-named", DAXALLOC_RDONLY,
-					    &ro), 0);
+	CU_ASSERT_EQUAL_FATAL(
+		daxalloc_open(dx, "threads-named", DAXALLOC_RDONLY, &ro), 0);
 	CU_ASSERT_EQUAL(daxalloc_extent_id(ro), id);
 	CU_ASSERT_EQUAL(stamp_check(daxalloc_extent_addr(ro), unit,
-				    daxalloc_extent_offset(ro), 7), -1);
+				    daxalloc_extent_offset(ro), 7),
+			-1);
 	CU_ASSERT_EQUAL(daxalloc_close(ro), 0);
 
 	CU_ASSERT_EQUAL(daxalloc_stat(dx, "threads-named", &info), 0);
 	CU_ASSERT_EQUAL(info.id, id);
 	CU_ASSERT_EQUAL(info.mode, 0640);
 	CU_ASSERT_EQUAL(info.uid, getuid());
-	CU_ASSERT_EQUAL(daxalloc_list(dx, 0, name_seen, (void *)"threads-named"), 1);
+	CU_ASSERT_EQUAL(
+		daxalloc_list(dx, 0, name_seen, (void *)"threads-named"), 1);
 	CU_ASSERT_EQUAL(daxalloc_list(dx, DAXALLOC_LIST_OPENABLE, name_seen,
-				      (void *)"threads-named"), 1);
+				      (void *)"threads-named"),
+			1);
 
 	/* Grow (the pool is otherwise empty: the neighbour is free), shrink. */
 	CU_ASSERT_EQUAL_FATAL(daxalloc_open(dx, "threads-named", 0, &e), 0);
 	CU_ASSERT_EQUAL(daxalloc_truncate(e, 3 * unit), 0);
 	CU_ASSERT_EQUAL(daxalloc_extent_length(e), 3 * unit);
 	CU_ASSERT_EQUAL(stamp_check(daxalloc_extent_addr(e), unit,
-				    daxalloc_extent_offset(e), 7), -1);
-	stamp_fill(daxalloc_extent_addr(e), 3 * unit, daxalloc_extent_offset(e), 8);
+				    daxalloc_extent_offset(e), 7),
+			-1);
+	stamp_fill(daxalloc_extent_addr(e), 3 * unit, daxalloc_extent_offset(e),
+		   8);
 	CU_ASSERT_EQUAL(daxalloc_truncate(e, unit), 0);
 	CU_ASSERT_EQUAL(daxalloc_extent_length(e), unit);
 	CU_ASSERT_EQUAL(daxalloc_stat_id(dx, id, &info), 0);
@@ -1521,7 +1569,8 @@ static void *gone_worker(void *arg)
 	worker_start(w);
 	do {
 		r = daxalloc_stat_id(w->arg, 1, &info);
-	} while ((r == 0 || r == -ENOENT || r == -EOPNOTSUPP) && now_ms() < end);
+	} while ((r == 0 || r == -ENOENT || r == -EOPNOTSUPP) &&
+		 now_ms() < end);
 	if (r != -EPIPE && r != -ECONNRESET)
 		worker_fail(w, "ended with %d (%s)", r, daxalloc_errmsg());
 	else if (!daxalloc_errmsg()[0])
@@ -1593,13 +1642,16 @@ int main(int argc, char **argv)
 	if (CU_initialize_registry() != CUE_SUCCESS)
 		return 2;
 	if (!*which || !strcmp(which, "scripted")) {
-		s = CU_add_suite("scripted daemon", scripted_init, scripted_fini);
-		for (i = 0; s && i < sizeof(scripted) / sizeof(scripted[0]); i++)
+		s = CU_add_suite("scripted daemon", scripted_init,
+				 scripted_fini);
+		for (i = 0; s && i < sizeof(scripted) / sizeof(scripted[0]);
+		     i++)
 			CU_add_test(s, scripted[i].name, scripted[i].fn);
 	}
 	if (!*which || !strcmp(which, "daxallocd")) {
 		if (!getenv("DAXALLOCD") || !getenv("DAXALLOCCTL")) {
-			fprintf(stderr, "set DAXALLOCD and DAXALLOCCTL (CTest does)\n");
+			fprintf(stderr,
+				"set DAXALLOCD and DAXALLOCCTL (CTest does)\n");
 			return 2;
 		}
 		s = CU_add_suite("daxallocd", daemon_init, daemon_fini);
@@ -1608,8 +1660,8 @@ int main(int argc, char **argv)
 	}
 	CU_basic_set_mode(CU_BRM_VERBOSE);
 	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() +
-		   CU_get_number_of_suites_failed();
+	failures =
+		CU_get_number_of_failures() + CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	if (failures)
 		return 1;
