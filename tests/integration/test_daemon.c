@@ -456,6 +456,40 @@ static void test_stale_socket_replaced(void)
 	harness_fini(&h);
 }
 
+/*
+ * test_connection_limit -- connections_per_process from the config file
+ *
+ * With a limit of 2, a third connection from this process is refused (the
+ * daemon closes it at once); closing one makes room again.
+ */
+static void test_connection_limit(void)
+{
+	const char *args[] = { "--config", NULL, NULL };
+	char conf[PATH_MAX + 16];
+	struct daxalloc *a, *b, *c;
+	struct harness h;
+	FILE *f;
+
+	CU_ASSERT_EQUAL_FATAL(harness_init(&h), 0);
+	snprintf(conf, sizeof(conf), "%s/limit.conf", h.dir);
+	f = fopen(conf, "w");
+	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	fputs("[limits]\nconnections_per_process = 2\n", f);
+	fclose(f);
+	args[1] = conf;
+	CU_ASSERT_EQUAL_FATAL(harness_start(&h, args), 0);
+	CU_ASSERT_EQUAL_FATAL(daxalloc_connect(h.sock, &a), 0);
+	CU_ASSERT_EQUAL_FATAL(daxalloc_connect(h.sock, &b), 0);
+	CU_ASSERT(daxalloc_connect(h.sock, &c) < 0);
+	daxalloc_disconnect(b);
+	/* The daemon notices the close on its next loop turn. */
+	usleep(100 * 1000);
+	CU_ASSERT_EQUAL(daxalloc_connect(h.sock, &c), 0);
+	daxalloc_disconnect(c);
+	daxalloc_disconnect(a);
+	harness_fini(&h);
+}
+
 static void test_sigterm_clean(void)
 {
 	struct harness h;
@@ -525,6 +559,7 @@ int main(void)
 		{ "non-admin on control socket", test_non_admin },
 		{ "second daemon refused", test_second_daemon_refused },
 		{ "stale socket replaced", test_stale_socket_replaced },
+		{ "connections per process limit", test_connection_limit },
 		{ "SIGTERM shuts down cleanly", test_sigterm_clean },
 		{ "command line validation", test_command_line },
 	};
