@@ -181,6 +181,23 @@ static void conn_hello_timeout_cb(struct ev_loop *loop, ev_timer *w,
 }
 
 /*
+ * conn_refuse -- tell a peer why it is refused, best effort
+ *
+ * An error with id 0 and no body is the daemon's last word on a
+ * connection; libdaxalloc reports its message.  The socket is fresh, so
+ * the one datagram fits; if it does not, the peer sees the close alone.
+ */
+static void conn_refuse(int fd, int status, const char *why)
+{
+	Daxalloc__Envelope env = DAXALLOC__ENVELOPE__INIT;
+
+	env.version = PROTO_VERSION_MAX;
+	env.status = status;
+	env.message = (char *)why;
+	envelope_send(fd, &env, NULL, 0);
+}
+
+/*
  * conn_accept -- adopt a freshly accepted socket
  *
  * Credentials are read once, here: SO_PEERCRED reports the peer as it was
@@ -221,6 +238,9 @@ int conn_accept(struct server *srv, int fd, enum conn_kind kind)
 		int r = proc_attach(srv, fd, cred.pid, &c->proc);
 
 		if (r < 0) {
+			conn_refuse(fd, r, r == -EUSERS ?
+				    "too many connections from one process (connections_per_process)" :
+				    "cannot identify the connecting process");
 			log_warn("client pid %d refused: %s", (int)cred.pid,
 				 r == -EUSERS ? "too many connections from one process" :
 						strerror(-r));

@@ -166,6 +166,13 @@ static void session_deliver(struct session *s, Daxalloc__Envelope *env,
 		wire_close_fds(fds, nfds);
 		if (envelope_kind(env->body_case) == ENVELOPE_EVENT) {
 			session_queue_event(s, env);
+		} else if (env->status < 0 &&
+			   env->body_case == DAXALLOC__ENVELOPE__BODY__NOT_SET) {
+			/* The daemon's last word before it closes: say why. */
+			session_break(s, env->status, "daxallocd: %s",
+				      env->message[0] ? env->message :
+							strerror(-env->status));
+			envelope_free(env);
 		} else {
 			s->dropped++;
 			envelope_free(env);
@@ -187,6 +194,28 @@ static void session_deliver(struct session *s, Daxalloc__Envelope *env,
 	w->nfds = nfds;
 	w->done = true;
 	pthread_cond_signal(&w->cond);
+}
+
+/*
+ * session_last_word -- after the daemon closed: read what it left queued
+ *
+ * A refused connection gets one error datagram before the close; it is
+ * still readable after a send failed, and says why.  Lock held; never
+ * blocks.
+ */
+static void session_last_word(struct session *s)
+{
+	Daxalloc__Envelope *env;
+	int fds[WIRE_FDS_MAX];
+	unsigned int nfds;
+
+	while (!s->broken) {
+		struct pollfd pfd = { .fd = s->fd, .events = POLLIN };
+
+		if (poll(&pfd, 1, 0) <= 0 || envelope_recv(s->fd, &env, fds, &nfds) < 0)
+			return;
+		session_deliver(s, env, fds, nfds);
+	}
 }
 
 /*
@@ -357,8 +386,9 @@ int session_call(struct session *s, Daxalloc__Envelope *req,
 			"cannot send %s: daxallocd does not read its socket",
 			name);
 	} else if (r == -EPIPE || r == -ECONNRESET || r == -ENOTCONN) {
+		session_last_word(s);
 		session_break(s, -EPIPE, "daxallocd closed the connection");
-		r = session_fail(err, -EPIPE, "cannot send %s: %s", name,
+		r = session_fail(err, s->broken, "cannot send %s: %s", name,
 				 s->broken_msg);
 	} else if (r < 0) {
 		r = session_fail(err, r, "cannot send %s: %s", name,

@@ -480,7 +480,8 @@ static void test_connection_limit(void)
 	CU_ASSERT_EQUAL_FATAL(harness_start(&h, args), 0);
 	CU_ASSERT_EQUAL_FATAL(daxalloc_connect(h.sock, &a), 0);
 	CU_ASSERT_EQUAL_FATAL(daxalloc_connect(h.sock, &b), 0);
-	CU_ASSERT(daxalloc_connect(h.sock, &c) < 0);
+	CU_ASSERT(daxalloc_connect(h.sock, &c) == -EUSERS);
+	CU_ASSERT_PTR_NOT_NULL(strstr(daxalloc_errmsg(), "connections_per_process"));
 	daxalloc_disconnect(b);
 	/* The daemon notices the close on its next loop turn. */
 	usleep(100 * 1000);
