@@ -23,7 +23,7 @@
 #include "pool.h"
 
 /* pool_unit -- the allocation unit */
-static uint64_t pool_unit(const struct pool *p)
+uint64_t pool_unit(const struct pool *p)
 {
 	return p->meta->sb.unit;
 }

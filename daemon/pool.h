@@ -93,6 +93,7 @@ struct extent *pool_find_name(struct pool *p, const char *name);
 struct extent *pool_find_from(struct pool *p, uint64_t id);
 struct extent *pool_next_id(struct pool *p, struct extent *e);
 int pool_commit(struct pool *p);
+uint64_t pool_unit(const struct pool *p);
 
 int pool_check(struct pool *p, pool_finding_fn fn, void *arg);
 void pool_get_stats(const struct pool *p, struct pool_stats *st);

@@ -67,8 +67,8 @@ static void proc_maybe_free(struct proc *p)
 static void proc_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
 	struct proc *p = w->data;
+	uint64_t n = p->nanon, i;
 	struct extent *e;
-	uint64_t n = p->nanon;
 
 	ev_io_stop(loop, w);
 	/*
@@ -76,7 +76,8 @@ static void proc_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
 	 * connection must not leave an extent that nobody would free.
 	 */
 	p->exited = true;
-	while ((e = TAILQ_FIRST(&p->anon)))
+	/* Bounded: an extent that fails to free goes back to the tail. */
+	for (i = n; i > 0 && (e = TAILQ_FIRST(&p->anon)); i--)
 		space_free(p->srv, e, "its owner exited");
 	log_info("process %d exited: %llu anonymous extents freed", (int)p->pid,
 		 (unsigned long long)n);

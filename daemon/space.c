@@ -10,7 +10,6 @@
 
 #include "conn.h"
 #include "log.h"
-#include "meta.h"
 #include "pool.h"
 #include "proc.h"
 #include "quota.h"
@@ -86,7 +85,7 @@ int space_alloc(struct server *srv, struct conn *c, const char *name,
 		uint64_t size, uint64_t align, uint32_t mode,
 		struct extent **out, char *why)
 {
-	uint64_t unit = srv->pool->meta->sb.unit, len;
+	uint64_t unit = pool_unit(srv->pool), len;
 	struct pool_attr attr = { 0 };
 	struct pool_stats st;
 	int r;
@@ -161,7 +160,7 @@ int space_alloc(struct server *srv, struct conn *c, const char *name,
 int space_truncate(struct server *srv, struct extent *e, uint64_t size,
 		   char *why)
 {
-	uint64_t unit = srv->pool->meta->sb.unit, old = e->rec.length, len;
+	uint64_t unit = pool_unit(srv->pool), old = e->rec.length, len;
 	int r;
 
 	if (size == 0) {
