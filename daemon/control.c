@@ -39,6 +39,7 @@ int control_status(struct conn *c, const Daxalloc__Envelope *req,
 		st->free_bytes = ps.free_bytes;
 		st->largest_free = ps.largest_free;
 		st->extents = (uint32_t)ps.extents;
+		st->quarantined_bytes = ps.quarantined_bytes;
 	}
 	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_STATUS_REPLY;
 	rep->env.status_reply = st;

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "meta.h"
 #include "pool.h"
+#include "quarantine.h"
 
 /* pool_unit -- the allocation unit */
 uint64_t pool_unit(const struct pool *p)
@@ -90,12 +91,12 @@ static void pool_slot_put(struct pool *p, uint64_t slot)
 }
 
 /*
- * pool_release -- return a range to free space, minus any bad units in it
+ * pool_free_range -- return a range to free space, minus any bad units in it
  *
  * An extent may hold units that went bad after it was allocated; they
  * leave it as bad, never as free.
  */
-static int pool_release(struct pool *p, uint64_t off, uint64_t len)
+static int pool_free_range(struct pool *p, uint64_t off, uint64_t len)
 {
 	uint64_t end = off + len;
 	unsigned int i;
@@ -213,7 +214,7 @@ int pool_delete(struct pool *p, uint64_t id)
 	r = meta_begin(p->meta, sizeof(struct fmt_extent));
 	if (r < 0)
 		return r;
-	r = pool_release(p, e->rec.offset, e->rec.length);
+	r = pool_free_range(p, e->rec.offset, e->rec.length);
 	if (r < 0)
 		return r;
 	pool_stage_extent(p, e->slot, NULL);
@@ -250,7 +251,7 @@ int pool_truncate(struct pool *p, uint64_t id, uint64_t size)
 	if (r < 0)
 		return r;
 	if (len < e->rec.length)
-		r = pool_release(p, e->rec.offset + len, e->rec.length - len);
+		r = pool_free_range(p, e->rec.offset + len, e->rec.length - len);
 	else if (e->rec.offset + len < e->rec.offset ||
 		 e->rec.offset + len > p->meta->sb.data_offset +
 					       p->meta->sb.data_size)
@@ -266,6 +267,93 @@ int pool_truncate(struct pool *p, uint64_t id, uint64_t size)
 	e->rec.length = len;
 	pool_seal(&e->rec);
 	pool_stage_extent(p, e->slot, &e->rec);
+	return 0;
+}
+
+/*
+ * pool_delete_held -- end an extent, its range going to the quarantine
+ *
+ * For an extent that a pin or another process's lease may still reach:
+ * the range leaves the extent and enters the quarantine in one
+ * transaction, and stays out of free space until pool_unquarantine().
+ */
+int pool_delete_held(struct pool *p, uint64_t id, struct qrange **out)
+{
+	struct extent *e = pool_find(p, id);
+	int r;
+
+	if (!e)
+		return -ENOENT;
+	r = meta_begin(p->meta, sizeof(struct fmt_extent) +
+					sizeof(struct fmt_jentry) +
+					sizeof(struct fmt_range));
+	if (r < 0)
+		return r;
+	r = quarantine_add(&p->quarantine, p->meta, e->rec.offset,
+			   e->rec.length, e->rec.id, out);
+	if (r < 0)
+		return r;
+	pool_stage_extent(p, e->slot, NULL);
+	extent_index_del(&p->index, e);
+	pool_slot_put(p, e->slot);
+	p->used_bytes -= e->rec.length;
+	free(e);
+	return 0;
+}
+
+/*
+ * pool_truncate_held -- shrink an extent, its tail going to the quarantine
+ *
+ * Only shrinking: growing takes nothing away from anyone.  -EINVAL when
+ * size does not shrink the extent.
+ */
+int pool_truncate_held(struct pool *p, uint64_t id, uint64_t size,
+		       struct qrange **out)
+{
+	struct extent *e = pool_find(p, id);
+	uint64_t unit = pool_unit(p), len;
+	int r;
+
+	if (!e)
+		return -ENOENT;
+	if (size == 0 || size >= e->rec.length)
+		return -EINVAL;
+	len = (size + unit - 1) / unit * unit;
+	if (len == e->rec.length)
+		return -EINVAL;
+	r = meta_begin(p->meta, sizeof(struct fmt_extent) +
+					sizeof(struct fmt_jentry) +
+					sizeof(struct fmt_range));
+	if (r < 0)
+		return r;
+	r = quarantine_add(&p->quarantine, p->meta, e->rec.offset + len,
+			   e->rec.length - len, e->rec.id, out);
+	if (r < 0)
+		return r;
+	p->used_bytes -= e->rec.length - len;
+	e->rec.length = len;
+	pool_seal(&e->rec);
+	pool_stage_extent(p, e->slot, &e->rec);
+	return 0;
+}
+
+/*
+ * pool_unquarantine -- nothing can reach r any more: make it free space
+ *
+ * Bad units inside it stay out of free space.
+ */
+int pool_unquarantine(struct pool *p, struct qrange *r)
+{
+	uint64_t off = r->rec.offset, len = r->rec.length;
+	int ret;
+
+	ret = meta_begin(p->meta, sizeof(struct fmt_range));
+	if (ret < 0)
+		return ret;
+	ret = pool_free_range(p, off, len);
+	if (ret < 0)
+		return ret;
+	quarantine_remove(&p->quarantine, p->meta, r);
 	return 0;
 }
 
@@ -290,6 +378,8 @@ void pool_get_stats(const struct pool *p, struct pool_stats *st)
 	st->used_bytes = p->used_bytes;
 	st->bad_bytes = p->bad_bytes;
 	st->extents = p->index.count;
+	st->quarantined_bytes = p->quarantine.bytes;
+	st->quarantined_ranges = p->quarantine.count;
 	st->extent_slots = sb->extent_slots;
 	st->next_extent_id = p->meta->state.next_extent_id;
 }
@@ -383,8 +473,8 @@ static int pool_collect_run(uint64_t offset, uint64_t len, void *arg)
 /*
  * pool_check_tiling -- every unit of the data area is in exactly one set
  *
- * Merges extents (by offset) and free runs, which must tile the data area
- * with no overlap; every gap between them must be bad.  Bad units are
+ * Merges extents (by offset), quarantined ranges and free runs, which
+ * must tile the data area with no overlap; every gap must be bad.  Bad units are
  * never free; an extent may already hold some (its data there is lost).
  */
 static unsigned long pool_check_tiling(struct pool *p, struct extent **byoff,
@@ -394,28 +484,50 @@ static unsigned long pool_check_tiling(struct pool *p, struct extent **byoff,
 	struct pool_sweep s = { p, fn, arg, sb->data_offset, 0 };
 	struct pool_runs runs = { 0 };
 	struct extent *e = *byoff;
+	struct qrange **qoff, **qr;
 	size_t ri = 0;
 	unsigned int bi = 0;
 
+	if (quarantine_by_offset(&p->quarantine, &qoff) < 0) {
+		pool_finding(fn, arg, "out of memory while checking the quarantine");
+		return 1;
+	}
 	if (alloc_foreach_free(p->alloc, pool_collect_run, &runs) < 0) {
 		pool_finding(fn, arg, "out of memory while checking free space");
 		free(runs.r);
+		free(qoff);
 		return 1;
 	}
+	qr = qoff;
 	for (;;) {
 		uint64_t eo = e ? e->rec.offset : UINT64_MAX;
 		uint64_t fo = ri < runs.n ? runs.r[ri][0] : UINT64_MAX;
+		uint64_t qo = *qr ? (*qr)->rec.offset : UINT64_MAX;
 
-		if (eo == UINT64_MAX && fo == UINT64_MAX)
+		if (eo == UINT64_MAX && fo == UINT64_MAX && qo == UINT64_MAX)
 			break;
-		if (eo <= fo) {
+		if (eo <= fo && eo <= qo) {
 			pool_sweep_take(&s, eo, e->rec.length, "extent");
 			e = *++byoff;
-		} else {
+		} else if (fo <= qo) {
 			pool_sweep_take(&s, fo, runs.r[ri][1], "free run");
 			ri++;
+		} else {
+			const struct fmt_range *q = &(*qr)->rec;
+
+			if (q->length == 0 || q->offset % sb->unit ||
+			    q->length % sb->unit || q->offset < sb->data_offset ||
+			    q->offset + q->length > sb->data_offset + sb->data_size) {
+				pool_finding(fn, arg, "quarantined range %#llx+%#llx is not whole units of the data area",
+					     (unsigned long long)q->offset,
+					     (unsigned long long)q->length);
+				s.findings++;
+			}
+			pool_sweep_take(&s, qo, q->length, "quarantined range");
+			qr++;
 		}
 	}
+	free(qoff);
 	/* What lies between is bad; an extent may hold bad units, free space not. */
 	for (bi = 0; bi < p->nbad; bi++) {
 		uint64_t u;
@@ -484,6 +596,37 @@ static unsigned long pool_check_extent(struct pool *p, const struct extent *e,
 	return n;
 }
 
+/* pool_check_quarantine_media -- quarantine records on the device = memory */
+static unsigned long pool_check_quarantine_media(struct pool *p,
+						 pool_finding_fn fn, void *arg)
+{
+	static const struct fmt_range zero;
+	const struct meta *m = p->meta;
+	uint64_t slot, used = 0;
+	unsigned long n = 0;
+	struct qrange *r;
+
+	TAILQ_FOREACH(r, &p->quarantine.ranges, entry) {
+		if (memcmp(meta_at(m, quarantine_record_off(m, r->slot)), &r->rec,
+			   sizeof(r->rec))) {
+			pool_finding(fn, arg, "quarantine slot %llu on the device differs from memory",
+				     (unsigned long long)r->slot);
+			n++;
+		}
+	}
+	for (slot = 0; slot < m->sb.quarantine_slots; slot++)
+		if (memcmp(meta_at(m, quarantine_record_off(m, slot)), &zero,
+			   sizeof(zero)))
+			used++;
+	if (used != p->quarantine.count) {
+		pool_finding(fn, arg, "%llu quarantine slots in use on the device, %llu ranges in memory",
+			     (unsigned long long)used,
+			     (unsigned long long)p->quarantine.count);
+		n++;
+	}
+	return n;
+}
+
 /*
  * pool_check_media -- the records on the device say what memory says
  *
@@ -520,6 +663,7 @@ static unsigned long pool_check_media(struct pool *p, pool_finding_fn fn,
 		if (memcmp(m, &zero, sizeof(zero)))
 			used++;
 	}
+	n += pool_check_quarantine_media(p, fn, arg);
 	if (used != p->index.count) {
 		pool_finding(fn, arg, "%llu slots are in use on the device, %llu extents in memory",
 			     (unsigned long long)used,
@@ -723,12 +867,50 @@ static int pool_load_extents(struct pool *p)
 	return 0;
 }
 
+/* pool_bad_cmp -- qsort order of blocked ranges */
+static int pool_bad_cmp(const void *a, const void *b)
+{
+	const struct pool_bad *x = a, *y = b;
+
+	return (x->offset > y->offset) - (x->offset < y->offset);
+}
+
 /*
- * pool_build_gaps -- release the gaps between extents and bad ranges
+ * pool_blocked -- bad and quarantined ranges together, sorted by offset
  *
- * byoff is the NULL-terminated offset order of the extents.
+ * Neither is an extent and neither may be free: building free space skips
+ * both.  A new array; the caller frees it.
+ */
+static int pool_blocked(struct pool *p, struct pool_bad **out, unsigned int *n)
+{
+	struct pool_bad *b;
+	struct qrange *r;
+	unsigned int i = 0;
+
+	b = malloc((p->nbad + p->quarantine.count + 1) * sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	memcpy(b, p->bad, p->nbad * sizeof(*b));
+	i = p->nbad;
+	TAILQ_FOREACH(r, &p->quarantine.ranges, entry) {
+		b[i].offset = r->rec.offset;
+		b[i].length = r->rec.length;
+		i++;
+	}
+	qsort(b, i, sizeof(*b), pool_bad_cmp);
+	*out = b;
+	*n = i;
+	return 0;
+}
+
+/*
+ * pool_build_gaps -- release the gaps between extents and blocked ranges
+ *
+ * byoff is the NULL-terminated offset order of the extents; blocked the
+ * sorted ranges that are neither extents nor free (bad, quarantined).
  */
 static int pool_build_gaps(struct pool *p, struct extent **byoff,
+			   const struct pool_bad *blocked, unsigned int nblocked,
 			   uint64_t *posp, unsigned int *bip)
 {
 	const struct fmt_superblock *sb = &p->meta->sb;
@@ -737,10 +919,10 @@ static int pool_build_gaps(struct pool *p, struct extent **byoff,
 	unsigned int bi = *bip;
 	int r;
 
-	while (e || bi < p->nbad) {
+	while (e || bi < nblocked) {
 		uint64_t off, len;
 
-		if (e && (bi >= p->nbad || e->rec.offset <= p->bad[bi].offset)) {
+		if (e && (bi >= nblocked || e->rec.offset <= blocked[bi].offset)) {
 			off = e->rec.offset;
 			len = e->rec.length;
 			if (off < sb->data_offset || off % sb->unit ||
@@ -763,8 +945,8 @@ static int pool_build_gaps(struct pool *p, struct extent **byoff,
 					 (unsigned long long)e->rec.id);
 			e = *++byoff;
 		} else {
-			off = p->bad[bi].offset;
-			len = p->bad[bi].length;
+			off = blocked[bi].offset;
+			len = blocked[bi].length;
 			bi++;
 		}
 		if (off > pos) {
@@ -793,10 +975,17 @@ static int pool_build_free(struct pool *p, struct extent **byoff)
 	unsigned int bi = 0;
 	int r;
 
+	struct pool_bad *blocked;
+	unsigned int nblocked;
+
 	r = alloc_new(sb->data_offset, sb->data_size, sb->unit, false, &p->alloc);
 	if (r < 0)
 		return r;
-	r = pool_build_gaps(p, byoff, &pos, &bi);
+	r = pool_blocked(p, &blocked, &nblocked);
+	if (r < 0)
+		return r;
+	r = pool_build_gaps(p, byoff, blocked, nblocked, &pos, &bi);
+	free(blocked);
 	if (r < 0)
 		return r;
 	if (pos < end)
@@ -846,6 +1035,7 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 		return -ENOMEM;
 	p->dev = dev;
 	extent_index_init(&p->index);
+	TAILQ_INIT(&p->quarantine.ranges);
 
 	if (fmt == POOL_FORMAT_ALWAYS ||
 	    (fmt == POOL_FORMAT_IF_NEW && dev->created))
@@ -866,6 +1056,9 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 	if (r < 0)
 		goto err_meta;
 	r = pool_load_extents(p);
+	if (r < 0)
+		goto err_extents;
+	r = quarantine_load(&p->quarantine, p->meta);
 	if (r < 0)
 		goto err_extents;
 	/* One offset order serves both building free space and the checks. */
@@ -913,6 +1106,7 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 	return 0;
 
 err_extents:
+	quarantine_fini(&p->quarantine);
 	pool_free_extents(p);
 	alloc_destroy(p->alloc);
 err_meta:
@@ -953,6 +1147,7 @@ void pool_close(struct pool *p, bool clean)
 	if (!p)
 		return;
 	meta_close(p->meta, clean);
+	quarantine_fini(&p->quarantine);
 	pool_free_extents(p);
 	alloc_destroy(p->alloc);
 	free(p->bad);

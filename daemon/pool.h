@@ -15,6 +15,7 @@
 
 #include "extent.h"
 #include "format.h"
+#include "quarantine.h"
 
 struct device;
 struct device_config;
@@ -33,6 +34,7 @@ struct pool {
 	struct meta *meta;
 	struct alloc *alloc;
 	struct extent_index index;
+	struct quarantine quarantine;
 	uint64_t used_bytes;
 	uint64_t *free_slots; /* stack of unused slots below the high-water mark */
 	uint64_t nfree_slots;
@@ -66,6 +68,8 @@ struct pool_stats {
 	uint64_t extents;
 	uint64_t extent_slots;
 	uint64_t next_extent_id;
+	uint64_t quarantined_bytes;
+	uint64_t quarantined_ranges;
 };
 
 /* How to open a pool. */
@@ -88,6 +92,10 @@ int pool_alloc(struct pool *p, uint64_t size, uint64_t align,
 	       const struct pool_attr *attr, struct extent **out);
 int pool_delete(struct pool *p, uint64_t id);
 int pool_truncate(struct pool *p, uint64_t id, uint64_t size);
+int pool_delete_held(struct pool *p, uint64_t id, struct qrange **out);
+int pool_truncate_held(struct pool *p, uint64_t id, uint64_t size,
+		       struct qrange **out);
+int pool_unquarantine(struct pool *p, struct qrange *r);
 struct extent *pool_find(struct pool *p, uint64_t id);
 struct extent *pool_find_name(struct pool *p, const char *name);
 struct extent *pool_find_from(struct pool *p, uint64_t id);

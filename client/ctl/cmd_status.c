@@ -35,6 +35,8 @@ static json_object *cmd_status_json(const Daxalloc__StatusReply *st)
 	json_object_object_add(o, "largest_free",
 			       json_object_new_uint64(st->largest_free));
 	json_object_object_add(o, "extents", json_object_new_int64(st->extents));
+	json_object_object_add(o, "quarantined_bytes",
+			       json_object_new_uint64(st->quarantined_bytes));
 	return o;
 }
 
@@ -57,6 +59,8 @@ static void cmd_status_table(const Daxalloc__StatusReply *st)
 	ctl_print_row("largest free", "%llu",
 		      (unsigned long long)st->largest_free);
 	ctl_print_row("extents", "%u", st->extents);
+	ctl_print_row("quarantined", "%llu",
+		      (unsigned long long)st->quarantined_bytes);
 }
 
 /* cmd_status -- daxallocctl status [--json] */

@@ -30,7 +30,17 @@
 #define U(n) ((uint64_t)(n) * SIM_UNIT)
 
 /* One scripted action; a step is a group of them under one commit. */
-enum act_kind { ACT_END, ACT_ALLOC, ACT_DELETE, ACT_TRUNC, ACT_RANDOM, ACT_DELETE_ALL };
+enum act_kind {
+	ACT_END,
+	ACT_ALLOC,
+	ACT_DELETE,
+	ACT_TRUNC,
+	ACT_RANDOM,
+	ACT_DELETE_ALL,
+	ACT_DELETE_HELD, /* to the quarantine */
+	ACT_TRUNC_HELD,	 /* tail to the quarantine */
+	ACT_UNQUARANTINE, /* the oldest quarantined range becomes free */
+};
 
 struct act {
 	enum act_kind kind;
@@ -49,6 +59,11 @@ static const struct act script[][STEP_ACTS] = {
 	{ { ACT_ALLOC, 2, 0 }, { ACT_ALLOC, 2, 0 }, { ACT_DELETE, 2, 0 } },
 	{ { ACT_ALLOC, 100, 0 } },
 	{ { ACT_RANDOM, 40, 0 } },
+	{ { ACT_DELETE_HELD, 0, 0 } }, /* a: the lowest id */
+	{ { ACT_TRUNC_HELD, 0, 1 } },  /* the lowest id's tail */
+	{ { ACT_ALLOC, 3, 0 }, { ACT_DELETE_HELD, 0, 0 } },
+	{ { ACT_UNQUARANTINE, 0, 0 } },
+	{ { ACT_UNQUARANTINE, 0, 0 }, { ACT_ALLOC, 2, 0 } },
 	{ { ACT_DELETE_ALL, 0, 0 } },
 	{ { ACT_ALLOC, 1, 0 } },
 };
@@ -72,6 +87,7 @@ static void run_step(struct pool *p, unsigned int k)
 					.flags = FMT_EXTENT_ANONYMOUS };
 	uint64_t seed = 42 + k;
 	struct extent *e;
+	struct qrange *q;
 	unsigned int i, j;
 
 	for (i = 0; i < STEP_ACTS && script[k][i].kind != ACT_END; i++) {
@@ -102,6 +118,21 @@ static void run_step(struct pool *p, unsigned int k)
 			while ((e = pool_find_from(p, 0)))
 				pool_delete(p, e->rec.id);
 			break;
+		case ACT_DELETE_HELD:
+			e = pool_find_from(p, 0);
+			if (e)
+				pool_delete_held(p, e->rec.id, &q);
+			break;
+		case ACT_TRUNC_HELD:
+			e = pool_find_from(p, 0);
+			if (e)
+				pool_truncate_held(p, e->rec.id, U(a->b), &q);
+			break;
+		case ACT_UNQUARANTINE:
+			q = TAILQ_FIRST(&p->quarantine.ranges);
+			if (q)
+				pool_unquarantine(p, q);
+			break;
 		case ACT_END:
 			break;
 		}
@@ -114,6 +145,7 @@ static char *dump(struct pool *p)
 {
 	size_t cap = 1 << 16, len = 0;
 	char *s = malloc(cap);
+	struct qrange **qs, **qr;
 	struct extent *e;
 
 	if (!s)
@@ -127,6 +159,15 @@ static char *dump(struct pool *p)
 				(unsigned long long)e->rec.offset,
 				(unsigned long long)e->rec.length, e->rec.mode,
 				e->rec.flags, e->rec.name);
+	/* The quarantine, in offset order (its list order is not durable). */
+	if (quarantine_by_offset(&p->quarantine, &qs) >= 0) {
+		for (qr = qs; *qr && len < cap - 128; qr++)
+			len += snprintf(s + len, cap - len, "q%llx+%llx<%llu;",
+					(unsigned long long)(*qr)->rec.offset,
+					(unsigned long long)(*qr)->rec.length,
+					(unsigned long long)(*qr)->rec.extent_id);
+		free(qs);
+	}
 	return s;
 }
 
@@ -576,7 +617,93 @@ static void test_badblocks(void)
 	device_close(dev);
 }
 
+/* test_quarantine -- held ranges are never handed out until released */
+static void test_quarantine(void)
+{
+	const struct pool_attr attr = { .mode = 0600 };
+	struct pool_stats st, before;
+	struct device *dev;
+	struct pool *p = prepare(&dev, 0);
+	struct extent *a, *e;
+	struct qrange *q, *tail;
+	uint64_t qoff, qlen, id;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	if (!p)
+		return;
+	CU_ASSERT_EQUAL_FATAL(pool_alloc(p, U(8), 0, &attr, &a), 0);
+	id = a->rec.id;
+	CU_ASSERT_EQUAL(pool_truncate_held(p, id, U(8), &tail), -EINVAL);
+	CU_ASSERT_EQUAL(pool_truncate_held(p, id, U(5), &tail), 0);
+	CU_ASSERT_EQUAL(tail->rec.length, U(3));
+	qoff = a->rec.offset;
+	CU_ASSERT_EQUAL(pool_delete_held(p, id, &q), 0);
+	CU_ASSERT_EQUAL(q->rec.offset, qoff);
+	CU_ASSERT_EQUAL(q->rec.length, U(5));
+	CU_ASSERT_EQUAL(q->rec.extent_id, id);
+	qlen = U(8);
+	pool_get_stats(p, &before);
+	CU_ASSERT_EQUAL(before.quarantined_bytes, qlen);
+	CU_ASSERT_EQUAL(before.quarantined_ranges, 2);
+	CU_ASSERT_EQUAL(pool_check(p, NULL, NULL), 0);
+	/* An allocation storm that fills the pool never lands on them. */
+	while (pool_alloc(p, U(1), 0, &attr, &e) == 0)
+		CU_ASSERT(e->rec.offset + e->rec.length <= qoff ||
+			  e->rec.offset >= qoff + qlen);
+	pool_get_stats(p, &st);
+	CU_ASSERT_EQUAL(st.free_bytes, 0);
+	CU_ASSERT_EQUAL(pool_check(p, NULL, NULL), 0);
+	pool_close(p, true);
+	/* They survive a restart, still out of free space. */
+	p = reopen(dev);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	if (!p)
+		return;
+	pool_get_stats(p, &st);
+	CU_ASSERT_EQUAL(st.quarantined_bytes, qlen);
+	CU_ASSERT_EQUAL(st.free_bytes, 0);
+	/* Released, the space is free and can be allocated again. */
+	while ((q = TAILQ_FIRST(&p->quarantine.ranges)))
+		CU_ASSERT_EQUAL_FATAL(pool_unquarantine(p, q), 0);
+	pool_get_stats(p, &st);
+	CU_ASSERT_EQUAL(st.free_bytes, qlen);
+	CU_ASSERT_EQUAL(st.quarantined_bytes, 0);
+	CU_ASSERT_EQUAL(pool_alloc(p, qlen, 0, &attr, &e), 0);
+	CU_ASSERT_EQUAL(e->rec.offset, qoff);
+	CU_ASSERT_EQUAL(pool_check(p, NULL, NULL), 0);
+	pool_close(p, true);
+	device_close(dev);
+}
+
+/* test_corrupt_quarantine -- a rotten quarantine record stops start-up */
+static void test_corrupt_quarantine(void)
+{
+	const struct pool_attr attr = { .mode = 0600 };
+	struct device *dev;
+	struct pool *p = prepare(&dev, 0);
+	struct fmt_superblock *sb;
+	struct extent *e;
+	struct qrange *q;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	if (!p)
+		return;
+	CU_ASSERT_EQUAL_FATAL(pool_alloc(p, U(2), 0, &attr, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(pool_delete_held(p, e->rec.id, &q), 0);
+	CU_ASSERT_EQUAL_FATAL(pool_commit(p), 0);
+	/* A later transaction, so that the journal holds no quarantine record. */
+	CU_ASSERT_EQUAL_FATAL(pool_alloc(p, U(1), 0, &attr, &e), 0);
+	CU_ASSERT_EQUAL_FATAL(pool_commit(p), 0);
+	pool_close(p, true);
+	sb = dev->addr;
+	corrupt(dev, sb->quarantine_off + 5);
+	CU_ASSERT_EQUAL(pool_open_device(dev, POOL_FORMAT_NEVER, 0, &p), -EILSEQ);
+	device_close(dev);
+}
+
 static const struct unit_test tests[] = {
+	{ "quarantine", test_quarantine },
+	{ "corrupt quarantine record", test_corrupt_quarantine },
 	{ "operations", test_ops },
 	{ "bad blocks", test_badblocks },
 	{ "not a pool", test_not_a_pool },
