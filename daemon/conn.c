@@ -191,10 +191,25 @@ static void conn_refuse(int fd, int status, const char *why)
 {
 	Daxalloc__Envelope env = DAXALLOC__ENVELOPE__INIT;
 
+	char buf[256];
+	int fds[WIRE_FDS_MAX];
+	unsigned int nfds;
+	size_t len;
+	int r;
+
 	env.version = PROTO_VERSION_MAX;
 	env.status = status;
 	env.message = (char *)why;
 	envelope_send(fd, &env, NULL, 0);
+	/*
+	 * Closing a socket with unread data resets the peer, and a reset is
+	 * reported before the datagram we just sent: read what it sent first.
+	 */
+	do {
+		r = wire_recv(fd, buf, sizeof(buf), &len, fds, &nfds);
+		if (r == 0)
+			wire_close_fds(fds, nfds);
+	} while (r == 0 || r == -EMSGSIZE || r == -ETOOMANYREFS);
 }
 
 /*

@@ -885,12 +885,13 @@ static int pool_blocked(struct pool *p, struct pool_bad **out, unsigned int *n)
 {
 	struct pool_bad *b;
 	struct qrange *r;
-	unsigned int i = 0;
+	unsigned int i;
 
 	b = malloc((p->nbad + p->quarantine.count + 1) * sizeof(*b));
 	if (!b)
 		return -ENOMEM;
-	memcpy(b, p->bad, p->nbad * sizeof(*b));
+	if (p->nbad)
+		memcpy(b, p->bad, p->nbad * sizeof(*b));
 	i = p->nbad;
 	TAILQ_FOREACH(r, &p->quarantine.ranges, entry) {
 		b[i].offset = r->rec.offset;

@@ -252,8 +252,10 @@ static int session_lead(struct session *s, const struct timespec *deadline)
 		return -ETIMEDOUT;
 	case -ECONNRESET:
 	case -EPIPE:
+		/* A reset is reported before what is still queued: read on. */
+		session_last_word(s);
 		session_break(s, -EPIPE, "daxallocd closed the connection");
-		return -EPIPE;
+		return s->broken;
 	case -EMSGSIZE:
 	case -ETOOMANYREFS:
 	case -EBADMSG:
