@@ -1,11 +1,20 @@
 #!/usr/bin/env bash
 # test.sh -- the whole test suite: install what is missing, build, run CTest.
 #
-# Extra arguments go to ctest, e.g. -L unit or -R integration.
+# Extra arguments go to ctest, e.g. -L unit or -R integration.  Under CI
+# (CI=true), or with SANITIZE=1, the suite runs a second time on an
+# ASan+UBSan build (./build-asan), where any finding fails its test.
 set -euo pipefail
 top=$(cd "$(dirname "$0")/.." && pwd)
 build=${BUILD_DIR:-$top/build}
 "$top/scripts/deps.sh"
 "$top/scripts/build.sh"
-cd "$build"
-ctest --output-on-failure --timeout 600 "$@"
+(cd "$build" && ctest --output-on-failure --timeout 600 "$@")
+
+if [ "${CI:-}" = true ] || [ "${SANITIZE:-}" = 1 ]; then
+    echo "== the same suite under AddressSanitizer + UndefinedBehaviorSanitizer"
+    BUILD_DIR=$top/build-asan "$top/scripts/build.sh" \
+        -DDAXALLOC_ASAN=ON -DDAXALLOC_UBSAN=ON
+    cd "$top/build-asan"
+    ctest --output-on-failure --timeout 600 "$@"
+fi
