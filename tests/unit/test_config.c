@@ -36,28 +36,14 @@ static int test_fds_before;
 /* test_path -- a path inside the suite's temp folder */
 static const char *test_path(const char *name)
 {
-	static char buf[PATH_MAX + 64];
-
-	snprintf(buf, sizeof(buf), "%s/%s", test_dir, name);
-	return buf;
-}
-
-/* test_rm -- nftw callback removing everything */
-static int test_rm(const char *path, const struct stat *st, int flag,
-		   struct FTW *ftw)
-{
-	return remove(path);
+	return unit_path(test_dir, name);
 }
 
 /* test_init -- the temp folder; warnings only, to keep the output short */
 static int test_init(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	log_init(LOG_WARNING);
-	snprintf(test_dir, sizeof(test_dir), "%s/test_config.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(test_dir))
+	if (unit_tmpdir(test_dir, "test_config") < 0)
 		return -1;
 	test_fds_before = unit_count_fds();
 	return 0;
@@ -70,7 +56,7 @@ static int test_fini(void)
 		fprintf(stderr, "test_config: descriptors leaked\n");
 		return -1;
 	}
-	return nftw(test_dir, test_rm, 16, FTW_DEPTH | FTW_PHYS);
+	return unit_tmpdir_remove(test_dir);
 }
 
 /* write_file -- text into a file of the temp folder; its path */

@@ -36,28 +36,14 @@ static int test_fds_before;
 /* test_path -- a path inside the suite's temp folder */
 static const char *test_path(const char *name)
 {
-	static char buf[PATH_MAX + 64];
-
-	snprintf(buf, sizeof(buf), "%s/%s", test_dir, name);
-	return buf;
-}
-
-/* test_rm -- nftw callback removing everything */
-static int test_rm(const char *path, const struct stat *st, int flag,
-		   struct FTW *ftw)
-{
-	return remove(path);
+	return unit_path(test_dir, name);
 }
 
 /* test_init -- the temp folder, and the log level */
 static int test_init(void)
 {
-	const char *tmp = getenv("TMPDIR");
-
 	log_init(getenv("DEVICE_TEST_DEBUG") ? LOG_DEBUG : LOG_INFO);
-	snprintf(test_dir, sizeof(test_dir), "%s/test_device.XXXXXX",
-		 tmp && *tmp ? tmp : "/tmp");
-	if (!mkdtemp(test_dir))
+	if (unit_tmpdir(test_dir, "test_device") < 0)
 		return -1;
 	test_fds_before = unit_count_fds();
 	return 0;
@@ -66,7 +52,7 @@ static int test_init(void)
 /* test_fini -- remove the temp folder */
 static int test_fini(void)
 {
-	return nftw(test_dir, test_rm, 16, FTW_DEPTH | FTW_PHYS);
+	return unit_tmpdir_remove(test_dir);
 }
 
 /*

@@ -4,14 +4,18 @@
  *
  * The main() of each program is the same: one suite, its fixture, its
  * tests, a verbose run, and an exit status that a failed assertion or a
- * failed set-up turns non-zero.  Both programs also count their own open
- * descriptors to prove that nothing was leaked.
+ * failed set-up turns non-zero.  The programs also count their own open
+ * descriptors to prove that nothing was leaked, and some keep their files
+ * in a temporary folder of their own.
  */
 #ifndef DAXALLOC_TESTS_UNIT_H
 #define DAXALLOC_TESTS_UNIT_H
 
 #include <dirent.h>
+#include <ftw.h>
+#include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/types.h>
@@ -69,6 +73,38 @@ static inline ssize_t unit_sendmsg_fds(int sock, const void *buf, size_t len,
 		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nfds);
 	}
 	return sendmsg(sock, &mh, MSG_NOSIGNAL);
+}
+
+/* unit_tmpdir -- make a fresh folder $TMPDIR/NAME.XXXXXX into dir */
+static inline int unit_tmpdir(char dir[PATH_MAX], const char *name)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	snprintf(dir, PATH_MAX, "%s/%s.XXXXXX", tmp && *tmp ? tmp : "/tmp",
+		 name);
+	return mkdtemp(dir) ? 0 : -1;
+}
+
+/* unit_rm -- nftw callback removing everything it meets */
+static inline int unit_rm(const char *path, const struct stat *st, int flag,
+			  struct FTW *ftw)
+{
+	return remove(path);
+}
+
+/* unit_tmpdir_remove -- remove the folder and all in it */
+static inline int unit_tmpdir_remove(const char *dir)
+{
+	return nftw(dir, unit_rm, 16, FTW_DEPTH | FTW_PHYS);
+}
+
+/* unit_path -- "dir/name", in a buffer reused by the next call */
+static inline const char *unit_path(const char *dir, const char *name)
+{
+	static char buf[PATH_MAX + 64];
+
+	snprintf(buf, sizeof(buf), "%s/%s", dir, name);
+	return buf;
 }
 
 /*
