@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
+#include <CUnit/Basic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -314,4 +315,37 @@ int harness_connect(const char *path, int timeout_s)
 	if (timeout_s)
 		setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	return fd;
+}
+
+/*
+ * harness_main -- the main() of an integration test program
+ *
+ * Needs DAXALLOCD and DAXALLOCCTL (CTest sets them), registers the suites,
+ * runs them verbosely, and returns the exit status: 0 only when every
+ * suite set up and no assertion failed.
+ */
+int harness_main(const struct harness_suite *suites)
+{
+	const struct harness_test *t;
+	unsigned int failures;
+	CU_pSuite s;
+
+	signal(SIGPIPE, SIG_IGN);
+	if (!getenv("DAXALLOCD") || !getenv("DAXALLOCCTL")) {
+		fprintf(stderr, "set DAXALLOCD and DAXALLOCCTL (CTest does)\n");
+		return 2;
+	}
+	if (CU_initialize_registry() != CUE_SUCCESS)
+		return 2;
+	for (; suites->name; suites++) {
+		s = CU_add_suite(suites->name, suites->init, suites->fini);
+		for (t = suites->tests; s && t->name; t++)
+			CU_add_test(s, t->name, t->fn);
+	}
+	CU_basic_set_mode(CU_BRM_VERBOSE);
+	CU_basic_run_tests();
+	failures = CU_get_number_of_failures() +
+		   CU_get_number_of_suites_failed();
+	CU_cleanup_registry();
+	return failures ? 1 : 0;
 }

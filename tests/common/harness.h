@@ -15,6 +15,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include <CUnit/CUnit.h>
+
 /* Socket paths must fit sockaddr_un, so the folder's name stays short. */
 struct harness {
 	char dir[80];
@@ -39,5 +41,20 @@ int harness_ctl(struct harness *h, const char *const *args, char *out,
 		size_t cap, int *status);
 int harness_count_fds(void);
 int harness_connect(const char *path, int timeout_s);
+
+/* A CUnit test, and a suite of them for harness_main(). */
+struct harness_test {
+	const char *name;
+	CU_TestFunc fn;
+};
+
+struct harness_suite {
+	const char *name; /* NULL ends the list */
+	CU_InitializeFunc init;
+	CU_CleanupFunc fini;
+	const struct harness_test *tests; /* ends with a NULL name */
+};
+
+int harness_main(const struct harness_suite *suites);
 
 #endif /* DAXALLOC_HARNESS_H */

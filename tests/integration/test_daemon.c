@@ -541,47 +541,32 @@ static void test_command_line(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "multiple of the unit"));
 }
 
+static const struct harness_test daemon_tests[] = {
+	{ "socket files and modes", test_socket_modes },
+	{ "libdaxalloc hello", test_libdaxalloc_hello },
+	{ "libdaxalloc env and errors", test_libdaxalloc_env_and_errors },
+	{ "daxallocctl status --json", test_ctl_status_json },
+	{ "daxallocctl table, help, bad command", test_ctl_table_and_help },
+	{ "daxallocctl without daemon", test_ctl_no_daemon },
+	{ "unimplemented request", test_unimplemented_request },
+	{ "garbage client", test_garbage_client },
+	{ "oversized datagram and fds", test_oversized_and_fds },
+	{ "rude clients", test_rude_clients },
+	{ "non-admin on control socket", test_non_admin },
+	{ "second daemon refused", test_second_daemon_refused },
+	{ "stale socket replaced", test_stale_socket_replaced },
+	{ "connections per process limit", test_connection_limit },
+	{ "SIGTERM shuts down cleanly", test_sigterm_clean },
+	{ "command line validation", test_command_line },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} tests[] = {
-		{ "socket files and modes", test_socket_modes },
-		{ "libdaxalloc hello", test_libdaxalloc_hello },
-		{ "libdaxalloc env and errors", test_libdaxalloc_env_and_errors },
-		{ "daxallocctl status --json", test_ctl_status_json },
-		{ "daxallocctl table, help, bad command", test_ctl_table_and_help },
-		{ "daxallocctl without daemon", test_ctl_no_daemon },
-		{ "unimplemented request", test_unimplemented_request },
-		{ "garbage client", test_garbage_client },
-		{ "oversized datagram and fds", test_oversized_and_fds },
-		{ "rude clients", test_rude_clients },
-		{ "non-admin on control socket", test_non_admin },
-		{ "second daemon refused", test_second_daemon_refused },
-		{ "stale socket replaced", test_stale_socket_replaced },
-		{ "connections per process limit", test_connection_limit },
-		{ "SIGTERM shuts down cleanly", test_sigterm_clean },
-		{ "command line validation", test_command_line },
+	static const struct harness_suite suites[] = {
+		{ "daemon", suite_init, suite_fini, daemon_tests },
+		{ NULL, NULL, NULL, NULL },
 	};
-	unsigned int failures;
-	CU_pSuite s;
-	size_t i;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (!getenv("DAXALLOCD") || !getenv("DAXALLOCCTL")) {
-		fprintf(stderr, "set DAXALLOCD and DAXALLOCCTL (CTest does)\n");
-		return 2;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("daemon", suite_init, suite_fini);
-	for (i = 0; s && i < sizeof(tests) / sizeof(tests[0]); i++)
-		CU_add_test(s, tests[i].name, tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() +
-		   CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return harness_main(suites);
 }

@@ -1905,31 +1905,35 @@ static int helper_main(int argc, char **argv)
 	return -1;
 }
 
+static const struct harness_test main_tests[] = {
+	{ "named extent: writer process, reader process", test_shared_named },
+	{ "named extent survives kill -9 of the daemon", test_named_survives_kill9 },
+	{ "permissions between users", test_permissions },
+	{ "full pool: ENOSPC, largest free run, room again", test_full_pool },
+	{ "anonymous extent freed when its owner is killed", test_anon_owner_killed },
+	{ "anonymous extent across a daemon restart", test_anon_owner_across_restart },
+	{ "owner exits with its Alloc unanswered", test_anon_owner_exits_mid_request },
+	{ "truncate: shrink, grow in place, grow with a new mapping", test_truncate },
+	{ "alloc arguments: size, alignment, mode, flags", test_alloc_arguments },
+	{ "names: control bytes, length, duplicates", test_names },
+	{ NULL, NULL },
+};
+
+static const struct harness_test quota_tests[] = {
+	{ "name length limit from the configuration", test_name_limit },
+	{ "own uid quota: extents, bytes, growth", test_quota_root },
+	{ "quota usage rebuilt after kill -9", test_quota_after_restart },
+	{ "default uid quota for another user", test_quota_default_uid },
+	{ NULL, NULL },
+};
+
 int main(int argc, char **argv)
 {
-	static const struct {
-		const char *name;
-		CU_TestFunc fn;
-	} main_tests[] = {
-		{ "named extent: writer process, reader process", test_shared_named },
-		{ "named extent survives kill -9 of the daemon", test_named_survives_kill9 },
-		{ "permissions between users", test_permissions },
-		{ "full pool: ENOSPC, largest free run, room again", test_full_pool },
-		{ "anonymous extent freed when its owner is killed", test_anon_owner_killed },
-		{ "anonymous extent across a daemon restart", test_anon_owner_across_restart },
-		{ "owner exits with its Alloc unanswered", test_anon_owner_exits_mid_request },
-		{ "truncate: shrink, grow in place, grow with a new mapping", test_truncate },
-		{ "alloc arguments: size, alignment, mode, flags", test_alloc_arguments },
-		{ "names: control bytes, length, duplicates", test_names },
-	}, quota_tests[] = {
-		{ "name length limit from the configuration", test_name_limit },
-		{ "own uid quota: extents, bytes, growth", test_quota_root },
-		{ "quota usage rebuilt after kill -9", test_quota_after_restart },
-		{ "default uid quota for another user", test_quota_default_uid },
+	static const struct harness_suite suites[] = {
+		{ "extents", main_suite_init, main_suite_fini, main_tests },
+		{ "quotas", quota_suite_init, quota_suite_fini, quota_tests },
+		{ NULL, NULL, NULL, NULL },
 	};
-	unsigned int failures;
-	CU_pSuite s;
-	size_t i;
 
 	if (argc > 1) {
 		int r = helper_main(argc, argv);
@@ -1940,23 +1944,5 @@ int main(int argc, char **argv)
 			argv[1]);
 		return 2;
 	}
-	signal(SIGPIPE, SIG_IGN);
-	if (!getenv("DAXALLOCD") || !getenv("DAXALLOCCTL")) {
-		fprintf(stderr, "set DAXALLOCD and DAXALLOCCTL (CTest does)\n");
-		return 2;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	s = CU_add_suite("extents", main_suite_init, main_suite_fini);
-	for (i = 0; s && i < sizeof(main_tests) / sizeof(main_tests[0]); i++)
-		CU_add_test(s, main_tests[i].name, main_tests[i].fn);
-	s = CU_add_suite("quotas", quota_suite_init, quota_suite_fini);
-	for (i = 0; s && i < sizeof(quota_tests) / sizeof(quota_tests[0]); i++)
-		CU_add_test(s, quota_tests[i].name, quota_tests[i].fn);
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures =
-		CU_get_number_of_failures() + CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	return harness_main(suites);
 }

@@ -1022,42 +1022,23 @@ static int suite_fini(void)
 	return storm_teardown();
 }
 
+static const struct harness_test storm_tests[] = {
+	{ "kill -9 under load, restart, audit", test_storm_rounds },
+	{ "clean stop, offline check", test_offline_check },
+	{ NULL, NULL },
+};
+
 int main(void)
 {
-	static const struct {
-		const char *name;
-		CU_InitializeFunc init;
-	} suites[] = {
-		{ "storm on a tmpfs pool", suite_init_tmpfs },
-		{ "storm on a pool in TMPDIR", suite_init_disk },
-	};
-	unsigned int failures;
-	CU_pSuite s;
-	size_t i;
+	struct harness_suite suites[3] = { { 0 } }, *s = suites;
 
-	signal(SIGPIPE, SIG_IGN);
-	if (!getenv("DAXALLOCD") || !getenv("DAXALLOCCTL")) {
-		fprintf(stderr, "set DAXALLOCD and DAXALLOCCTL (CTest does)\n");
-		return 2;
-	}
-	if (CU_initialize_registry() != CUE_SUCCESS)
-		return 2;
-	for (i = 0; i < sizeof(suites) / sizeof(suites[0]); i++) {
-		if (i == 0 && !storm_have_shm()) {
-			fprintf(stderr, "storm: no writable /dev/shm: tmpfs suite skipped\n");
-			continue;
-		}
-		s = CU_add_suite(suites[i].name, suites[i].init, suite_fini);
-		if (!s)
-			continue;
-		CU_add_test(s, "kill -9 under load, restart, audit",
-			    test_storm_rounds);
-		CU_add_test(s, "clean stop, offline check", test_offline_check);
-	}
-	CU_basic_set_mode(CU_BRM_VERBOSE);
-	CU_basic_run_tests();
-	failures = CU_get_number_of_failures() +
-		   CU_get_number_of_suites_failed();
-	CU_cleanup_registry();
-	return failures ? 1 : 0;
+	if (storm_have_shm())
+		*s++ = (struct harness_suite){ "storm on a tmpfs pool",
+					       suite_init_tmpfs, suite_fini,
+					       storm_tests };
+	else
+		fprintf(stderr, "storm: no writable /dev/shm: tmpfs suite skipped\n");
+	*s = (struct harness_suite){ "storm on a pool in TMPDIR", suite_init_disk,
+				     suite_fini, storm_tests };
+	return harness_main(suites);
 }
