@@ -38,6 +38,7 @@ static const char *const envelope_names[ENVELOPE_BODY_MAX] = {
 	[B(CHECK_REPLY)] = "CheckReply",
 	[B(STATS_REPLY)] = "StatsReply",
 	[B(REVOKE_REPLY)] = "RevokeReply",
+	[B(CTL_LIST_REPLY)] = "CtlListReply",
 	[B(LEASE_BREAK)] = "LeaseBreak",
 	[B(REVOKED)] = "Revoked",
 };
