@@ -132,6 +132,12 @@ static const struct config_key_desc config_keys[CONFIG_KEY_COUNT] = {
 		.type = CONFIG_T_UINT, .offset = CONFIG_FIELD(lease_break_time_s),
 		.min = 1, .max = CONFIG_MAX_LEASE_BREAK_TIME, .reload = true,
 	},
+	[CONFIG_MAX_PINS_PER_PROCESS] = {
+		.name = "max_pins_per_process", .section = CONFIG_SEC_LIMITS,
+		.type = CONFIG_T_UINT,
+		.offset = CONFIG_FIELD(max_pins_per_process),
+		.min = 1, .max = CONFIG_MAX_MAX_PINS_PER_PROCESS, .reload = true,
+	},
 	[CONFIG_DEFAULT_UID_BYTES] = {
 		.name = "default_uid_bytes", .section = CONFIG_SEC_QUOTA,
 		.type = CONFIG_T_QBYTES, .offset = CONFIG_FIELD(default_uid.bytes),
@@ -212,6 +218,7 @@ void config_defaults(struct config *c)
 		.connections_per_process =
 			CONFIG_DEFAULT_CONNECTIONS_PER_PROCESS,
 		.lease_break_time_s = CONFIG_DEFAULT_LEASE_BREAK_TIME,
+		.max_pins_per_process = CONFIG_DEFAULT_MAX_PINS_PER_PROCESS,
 	};
 }
 

@@ -21,6 +21,8 @@
 #define CONFIG_MAX_HELLO_TIMEOUT 3600
 #define CONFIG_MAX_CONNECTIONS_PER_PROCESS 65536
 #define CONFIG_MAX_LEASE_BREAK_TIME 86400
+#define CONFIG_DEFAULT_MAX_PINS_PER_PROCESS 65536
+#define CONFIG_MAX_MAX_PINS_PER_PROCESS (1u << 24)
 
 /* The keys of the file; CONFIG_SET(key) is its bit in struct config.set. */
 enum config_key {
@@ -37,6 +39,7 @@ enum config_key {
 	CONFIG_MAX_NAME_LENGTH,
 	CONFIG_CONNECTIONS_PER_PROCESS,
 	CONFIG_LEASE_BREAK_TIME,
+	CONFIG_MAX_PINS_PER_PROCESS,
 	/* [quota] */
 	CONFIG_DEFAULT_UID_BYTES,
 	CONFIG_DEFAULT_UID_EXTENTS,
@@ -86,6 +89,7 @@ struct config {
 	unsigned int max_name_length;
 	unsigned int connections_per_process;
 	unsigned int lease_break_time_s;
+	unsigned int max_pins_per_process;
 	/* [quota] and its per-id sections */
 	struct config_quota default_uid;
 	struct config_quota_entry *uids, *gids;

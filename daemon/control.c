@@ -10,6 +10,8 @@
 #include "conn.h"
 #include "control.h"
 #include "daxalloc-config.h"
+#include "hold.h"
+#include "log.h"
 #include "options.h"
 #include "pool.h"
 #include "server.h"
@@ -40,6 +42,7 @@ int control_status(struct conn *c, const Daxalloc__Envelope *req,
 		st->largest_free = ps.largest_free;
 		st->extents = (uint32_t)ps.extents;
 		st->quarantined_bytes = ps.quarantined_bytes;
+		st->pinned_bytes = hold_pinned_bytes(srv);
 	}
 	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_STATUS_REPLY;
 	rep->env.status_reply = st;
@@ -105,6 +108,7 @@ int control_check(struct conn *c, const Daxalloc__Envelope *req,
 	if (r < 0)
 		return r;
 	space_check(c->srv, control_finding, &f);
+	hold_check(c->srv, control_finding, &f);
 	daxalloc__check_reply__init(cr);
 	cr->ok = f.total == 0;
 	cr->n_findings = rep->nstrings;
@@ -117,33 +121,209 @@ int control_check(struct conn *c, const Daxalloc__Envelope *req,
 	return 0;
 }
 
+/* Items per CtlList page, and pids listed per quarantined range. */
+#define CONTROL_PAGE 200
+#define CONTROL_WAITING 16
+
+/* One page of a CtlList or the extras of a CtlShow: one heap block. */
+struct control_page {
+	Daxalloc__ProcessInfo procs[CONTROL_PAGE];
+	Daxalloc__LeaseInfo leases[CONTROL_PAGE];
+	Daxalloc__PinInfo pins[CONTROL_PAGE];
+	Daxalloc__QuarantineInfo qs[CONTROL_PAGE];
+	uint32_t waiting[CONTROL_PAGE][CONTROL_WAITING];
+	void *ptr[4][CONTROL_PAGE];
+};
+
+static void control_lease_msg(Daxalloc__LeaseInfo *m, const struct hold_lease *l)
+{
+	daxalloc__lease_info__init(m);
+	m->extent_id = l->rec.extent_id;
+	m->pid = l->rec.pid;
+	m->start_time = l->rec.start_time;
+	m->count = l->rec.count;
+	m->read_only = !!(l->rec.flags & FMT_HOLD_RDONLY);
+	m->revoked = !!(l->rec.flags & FMT_HOLD_REVOKED);
+}
+
+static void control_pin_msg(Daxalloc__PinInfo *m, const struct hold_pin *pin)
+{
+	daxalloc__pin_info__init(m);
+	m->pin_id = pin->rec.id;
+	m->extent_id = pin->rec.extent_id;
+	m->offset = pin->rec.offset;
+	m->length = pin->rec.length;
+	m->pid = pin->rec.pid;
+	m->revoked = !!(pin->rec.flags & FMT_HOLD_REVOKED);
+	m->quarantined = pin->nq > 0;
+}
+
+static void control_qrange_msg(Daxalloc__QuarantineInfo *m, uint32_t *waiting,
+			       const struct qrange *q)
+{
+	const struct hold_brk *b;
+	size_t n = 0;
+
+	daxalloc__quarantine_info__init(m);
+	m->offset = q->rec.offset;
+	m->length = q->rec.length;
+	m->extent_id = q->rec.extent_id;
+	m->pins = q->npins;
+	m->breaks = q->nbreaks;
+	LIST_FOREACH(b, &q->breaks, q_entry)
+		if (n < CONTROL_WAITING)
+			waiting[n++] = b->rec.pid;
+	m->n_waiting_pids = n;
+	m->waiting_pids = waiting;
+}
+
 /*
- * control_list -- one page of extents, in id order from the cursor
+ * control_list_holds -- a page of processes, leases, pins or quarantine
  *
- * The cursor is the first id to list; next_cursor is 0 after the last page.
+ * The cursor counts items in the daemon's own order (processes as first
+ * seen, each one's leases and pins in the order taken, ranges as they
+ * were quarantined); what changes between pages may be missed or seen
+ * twice, as with any listing of live state.
+ */
+static int control_list_holds(struct conn *c, int what, uint64_t cursor,
+			      struct dispatch_reply *rep)
+{
+	Daxalloc__CtlListReply *out = &rep->u.ctl_list;
+	struct control_page *pg;
+	uint64_t i = 0;
+	size_t n = 0;
+	struct proc *p;
+
+	pg = calloc(1, sizeof(*pg));
+	if (!pg)
+		return -ENOMEM;
+	rep->heap = pg;
+	daxalloc__ctl_list_reply__init(out);
+#define CONTROL_TAKE() (i++ >= cursor && (n < CONTROL_PAGE || \
+		(out->next_cursor = i - 1, false)))
+	switch (what) {
+	case DAXALLOC__CTL_LIST_REQUEST__WHAT__SESSIONS:
+		TAILQ_FOREACH(p, &c->srv->procs, entry) {
+			Daxalloc__ProcessInfo *m = &pg->procs[n];
+			unsigned int nc = 0;
+			struct conn *k;
+
+			if (!CONTROL_TAKE())
+				continue;
+			TAILQ_FOREACH(k, &c->srv->conns, entry)
+				nc += k->proc == p;
+			daxalloc__process_info__init(m);
+			m->pid = (uint32_t)p->pid;
+			m->start_time = p->start_time;
+			m->uid = (uint32_t)p->uid;
+			m->connections = nc;
+			m->leases = p->hold.nleases;
+			m->pins = p->hold.npins;
+			m->breaks = p->hold.nbreaks;
+			m->anonymous = (uint32_t)p->nanon;
+			m->revoked = p->hold.nrevoked > 0;
+			m->name = p->name;
+			pg->ptr[0][n++] = m;
+		}
+		out->n_processes = n;
+		out->processes = (Daxalloc__ProcessInfo **)pg->ptr[0];
+		break;
+	case DAXALLOC__CTL_LIST_REQUEST__WHAT__LEASES:
+		TAILQ_FOREACH(p, &c->srv->procs, entry) {
+			struct hold_lease *l;
+
+			TAILQ_FOREACH(l, &p->hold.leases, proc_entry) {
+				if (!CONTROL_TAKE())
+					continue;
+				control_lease_msg(&pg->leases[n], l);
+				pg->ptr[1][n] = &pg->leases[n];
+				n++;
+			}
+		}
+		out->n_leases = n;
+		out->leases = (Daxalloc__LeaseInfo **)pg->ptr[1];
+		break;
+	case DAXALLOC__CTL_LIST_REQUEST__WHAT__PINS:
+		TAILQ_FOREACH(p, &c->srv->procs, entry) {
+			struct hold_pin *pin;
+
+			TAILQ_FOREACH(pin, &p->hold.pins, proc_entry) {
+				if (!CONTROL_TAKE())
+					continue;
+				control_pin_msg(&pg->pins[n], pin);
+				pg->ptr[2][n] = &pg->pins[n];
+				n++;
+			}
+		}
+		out->n_pins = n;
+		out->pins = (Daxalloc__PinInfo **)pg->ptr[2];
+		break;
+	default: {
+		struct qrange *q;
+
+		TAILQ_FOREACH(q, &c->srv->pool->quarantine.ranges, entry) {
+			if (!CONTROL_TAKE())
+				continue;
+			control_qrange_msg(&pg->qs[n], pg->waiting[n], q);
+			pg->ptr[3][n] = &pg->qs[n];
+			n++;
+		}
+		out->n_quarantine = n;
+		out->quarantine = (Daxalloc__QuarantineInfo **)pg->ptr[3];
+	}
+	}
+#undef CONTROL_TAKE
+	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_CTL_LIST_REPLY;
+	rep->env.ctl_list_reply = out;
+	return 0;
+}
+
+/*
+ * control_list -- one page of extents, processes, leases, pins or
+ * quarantined ranges
+ *
+ * For extents the cursor is the first id to list; next_cursor is 0 after
+ * the last page.
  */
 int control_list(struct conn *c, const Daxalloc__Envelope *req,
 		 struct dispatch_reply *rep)
 {
 	const Daxalloc__CtlListRequest *lr = req->ctl_list;
 
-	if (lr->what != DAXALLOC__CTL_LIST_REQUEST__WHAT__EXTENTS) {
-		dispatch_set_msg(rep, "only extents can be listed yet");
-		return -EOPNOTSUPP;
-	}
 	if (!c->srv->pool) {
 		dispatch_set_msg(rep, "this daemon serves no pool");
 		return -ENODEV;
 	}
-	return dispatch_list_page(rep, c->srv->pool, lr->cursor, NULL, NULL);
+	switch (lr->what) {
+	case DAXALLOC__CTL_LIST_REQUEST__WHAT__EXTENTS:
+		return dispatch_list_page(rep, c->srv->pool, lr->cursor, NULL,
+					  NULL);
+	case DAXALLOC__CTL_LIST_REQUEST__WHAT__SESSIONS:
+	case DAXALLOC__CTL_LIST_REQUEST__WHAT__LEASES:
+	case DAXALLOC__CTL_LIST_REQUEST__WHAT__PINS:
+	case DAXALLOC__CTL_LIST_REQUEST__WHAT__QUARANTINE:
+		return control_list_holds(c, lr->what, lr->cursor, rep);
+	default:
+		dispatch_set_msg(rep, "listing %d is not supported", (int)lr->what);
+		return -EOPNOTSUPP;
+	}
 }
 
-/* control_show -- one extent, by id or name */
+/*
+ * control_show -- one extent, by id or name, with its leases, its pins
+ * and the quarantined ranges that left it
+ */
 int control_show(struct conn *c, const Daxalloc__Envelope *req,
 		 struct dispatch_reply *rep)
 {
 	const Daxalloc__CtlShowRequest *sr = req->ctl_show;
+	Daxalloc__ExtentReply *x = &rep->u.extent;
+	struct control_page *pg;
+	struct hold_lease *l;
+	struct hold_pin *pin;
+	struct qrange *q;
 	struct extent *e;
+	size_t n;
 
 	if (!c->srv->pool) {
 		dispatch_set_msg(rep, "this daemon serves no pool");
@@ -154,6 +334,67 @@ int control_show(struct conn *c, const Daxalloc__Envelope *req,
 			    sr->extent_id, sr->name, rep);
 	if (!e)
 		return -ENOENT;
+	pg = calloc(1, sizeof(*pg));
+	if (!pg)
+		return -ENOMEM;
+	rep->heap = pg;
 	dispatch_extent_reply(rep, e);
+	n = 0;
+	LIST_FOREACH(l, &e->leases, ext_entry) {
+		if (n == CONTROL_PAGE)
+			break;
+		control_lease_msg(&pg->leases[n], l);
+		pg->ptr[1][n] = &pg->leases[n];
+		n++;
+	}
+	x->n_leases = n;
+	x->leases = (Daxalloc__LeaseInfo **)pg->ptr[1];
+	n = 0;
+	LIST_FOREACH(pin, &e->pins, ext_entry) {
+		if (n == CONTROL_PAGE)
+			break;
+		control_pin_msg(&pg->pins[n], pin);
+		pg->ptr[2][n] = &pg->pins[n];
+		n++;
+	}
+	x->n_pins = n;
+	x->pins = (Daxalloc__PinInfo **)pg->ptr[2];
+	n = 0;
+	TAILQ_FOREACH(q, &c->srv->pool->quarantine.ranges, entry) {
+		if (q->rec.extent_id != e->rec.id || n == CONTROL_PAGE)
+			continue;
+		control_qrange_msg(&pg->qs[n], pg->waiting[n], q);
+		pg->ptr[3][n] = &pg->qs[n];
+		n++;
+	}
+	x->n_quarantine = n;
+	x->quarantine = (Daxalloc__QuarantineInfo **)pg->ptr[3];
+	return 0;
+}
+
+/* control_revoke -- take extents away from processes (daxallocctl revoke) */
+int control_revoke(struct conn *c, const Daxalloc__Envelope *req,
+		   struct dispatch_reply *rep)
+{
+	Daxalloc__RevokeReply *out = &rep->u.revoke;
+	int r;
+
+	if (!c->srv->pool) {
+		dispatch_set_msg(rep, "this daemon serves no pool");
+		return -ENODEV;
+	}
+	daxalloc__revoke_reply__init(out);
+	r = hold_revoke(c->srv, req->revoke, out, rep->msg);
+	if (r < 0)
+		return r;
+	log_notice("revoke by uid %u: pid %u, extent %llu, uid %s%u, grace %s, %s: %u processes",
+		   (unsigned int)c->uid, req->revoke->pid,
+		   (unsigned long long)req->revoke->extent_id,
+		   req->revoke->by_uid ? "" : "(any) ", req->revoke->uid,
+		   req->revoke->grace_set ? "given" : "default",
+		   req->revoke->force_unsafe ? "FORCE UNSAFE" :
+		   req->revoke->kill ? "kill" : "no kill", out->processes);
+	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_REVOKE_REPLY;
+	rep->env.revoke_reply = out;
 	return 0;
 }

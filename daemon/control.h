@@ -18,4 +18,7 @@ int control_show(struct conn *c, const Daxalloc__Envelope *req,
 int control_stats(struct conn *c, const Daxalloc__Envelope *req,
 		  struct dispatch_reply *rep);
 
+int control_revoke(struct conn *c, const Daxalloc__Envelope *req,
+		   struct dispatch_reply *rep);
+
 #endif /* DAXALLOCD_CONTROL_H */

@@ -21,6 +21,7 @@
 #include "control.h"
 #include "daxalloc-config.h"
 #include "dispatch.h"
+#include "hold.h"
 #include "log.h"
 #include "pool.h"
 #include "request.h"
@@ -49,14 +50,14 @@ static const struct dispatch_entry dispatch_table[ENVELOPE_BODY_MAX] = {
 	[B(CLOSE)] = { ON_CLIENT, false, 0, request_close },
 	[B(TRUNCATE)] = { ON_CLIENT, false, 0, request_truncate },
 	[B(DELETE)] = { ON_CLIENT, false, 0, request_delete },
-	[B(PIN)] = { ON_CLIENT, false, 0, NULL },
-	[B(UNPIN)] = { ON_CLIENT, false, 0, NULL },
-	[B(LEASE_BREAK_ACK)] = { ON_CLIENT, false, 0, NULL },
+	[B(PIN)] = { ON_CLIENT, false, 0, request_pin },
+	[B(UNPIN)] = { ON_CLIENT, false, 0, request_unpin },
+	[B(LEASE_BREAK_ACK)] = { ON_CLIENT, false, 0, request_lease_break_ack },
 	[B(STAT)] = { ON_CLIENT, false, 0, request_stat },
 	[B(LIST)] = { ON_CLIENT, false, 0, request_list },
 	[B(STATUS_REQ)] = { ON_CONTROL, true, 0, control_status },
 	[B(CTL_LIST)] = { ON_CONTROL, true, 0, control_list },
-	[B(REVOKE)] = { ON_CONTROL, true, 0, NULL },
+	[B(REVOKE)] = { ON_CONTROL, true, 0, control_revoke },
 	[B(CHECK)] = { ON_CONTROL, true, 0, control_check },
 	[B(STATS)] = { ON_CONTROL, true, 0, control_stats },
 	[B(CTL_SHOW)] = { ON_CONTROL, true, 0, control_show },
@@ -205,6 +206,8 @@ static int dispatch_hello(struct conn *c, const Daxalloc__Envelope *req,
 	}
 	c->version = hi;
 	dispatch_copy_name(c, h->client_name);
+	if (c->proc)
+		memcpy(c->proc->name, c->name, sizeof(c->proc->name));
 	if (h->pid && (pid_t)h->pid != c->pid)
 		log_debug("session %llu: client says pid %u, kernel says %d",
 			  (unsigned long long)c->session, h->pid, (int)c->pid);
@@ -329,6 +332,10 @@ void dispatch_request(struct conn *c, const Daxalloc__Envelope *req,
 	/* A request whose answer cannot be queued must not leave a caller waiting. */
 	if (r < 0 && c->state != CONN_CLOSING)
 		conn_abort(c, "cannot queue a reply");
+	/* Breaks it has not acknowledged follow the Hello reply (a reconnect). */
+	else if (req->body_case == B(HELLO) && rep.env.status == 0 &&
+		 c->srv->pool)
+		hold_hello(c->srv, c);
 	while (rep.nstrings)
 		free(rep.strings[--rep.nstrings]);
 	free(rep.strings);

@@ -28,6 +28,9 @@ struct dispatch_reply {
 		Daxalloc__ExtentReply extent;
 		Daxalloc__CheckReply check;
 		Daxalloc__ListReply list;
+		Daxalloc__PinReply pin;
+		Daxalloc__RevokeReply revoke;
+		Daxalloc__CtlListReply ctl_list;
 	} u;
 	Daxalloc__Extent extent; /* what an ExtentReply points to */
 	char **strings;		 /* heap strings a reply points to, freed after */

@@ -15,14 +15,16 @@
  *   8 KiB    state record (one cache line, written through the journal)
  *   12 KiB   journal (header line + entries)
  *   ...      extent table    (extent_slots x 256 bytes)
- *   ...      quarantine table (quarantine_slots x 64 bytes, next issues)
- *   ...      lease table      (lease_slots x 64 bytes, next issues)
- *   ...      pin table        (pin_slots x 64 bytes, next issues)
+ *   ...      quarantine table (quarantine_slots x 64 bytes)
+ *   ...      lease table      (lease_slots x 64 bytes: leases, lease breaks)
+ *   ...      pin table        (pin_slots x 64 bytes)
  *   data_offset (a multiple of the unit): the data area, handed out as
  *   extents.
  *
  * Every change to the state record and the tables goes through the redo
- * journal; superblocks are written directly, one copy at a time.
+ * journal, except the pin table; superblocks are written directly, one
+ * copy at a time.  Pin records are written in place: each is one line with
+ * its own checksum, and a torn one is safe to drop (see struct fmt_hold).
  */
 #ifndef DAXALLOCD_FORMAT_H
 #define DAXALLOCD_FORMAT_H
@@ -83,7 +85,9 @@ static_assert(sizeof(struct fmt_superblock) == FMT_SB_SIZE,
 struct fmt_state {
 	uint64_t next_extent_id; /* ids are never reused */
 	uint64_t extent_hwm;	 /* slots at or above it were never used */
-	uint8_t reserved[44];
+	uint8_t hold_boot[16];	 /* boot id of the processes in the lease and
+				    pin tables; all zero: none yet */
+	uint8_t reserved[28];
 	uint32_t checksum; /* crc32 of the bytes before it */
 };
 static_assert(sizeof(struct fmt_state) == FMT_LINE, "state is one line");
@@ -126,19 +130,42 @@ struct fmt_range {
 };
 static_assert(sizeof(struct fmt_range) == FMT_LINE, "range record is a line");
 
-/* struct fmt_lease -- a lease or pin record (used from the lease issue) */
-struct fmt_lease {
+/* Kinds and flags of struct fmt_hold. */
+#define FMT_HOLD_LEASE 1u    /* lease table: a process may map an extent */
+#define FMT_HOLD_BREAK 2u    /* lease table: a lease break not yet acked */
+#define FMT_HOLD_PIN 3u	     /* pin table: DMA may target a range */
+#define FMT_HOLD_RDONLY 0x100u	/* lease: read-only */
+#define FMT_HOLD_REVOKED 0x200u /* ended by force: holds until the exit */
+#define FMT_HOLD_KIND(flags) ((flags) & 0xffu)
+
+/*
+ * struct fmt_hold -- a lease, lease break or pin of one client process
+ *
+ * The process is pid + start_time, of the boot named by the state
+ * record's hold_boot.  Lease: offset and length 0 (the whole extent),
+ * count its opens.  Break: the range [offset, offset + length) of the
+ * device that left extent_id and waits for this process.  Pin: the device
+ * range [offset, offset + length) taken on extent_id.
+ *
+ * Pin records are written in place, not journaled: a pin is written and
+ * made durable before its reply goes out, and its removal before the
+ * range it held is freed, so a torn record (bad checksum) is either a pin
+ * nobody was told about or one already released; both are safe to drop.
+ */
+struct fmt_hold {
+	uint64_t id;	     /* pin, break or lease id; never 0 when used */
 	uint64_t extent_id;
 	uint64_t offset;
 	uint64_t length;
-	uint64_t start_time; /* owner process identity: pid + start + boot */
+	uint64_t start_time; /* of the process, clock ticks since boot */
 	uint32_t pid;
-	uint32_t flags;
-	uint8_t boot[16];
-	uint8_t reserved[4];
-	uint32_t checksum;
+	uint32_t flags;	     /* FMT_HOLD_* kind | flags */
+	uint32_t count;	     /* lease: opens not closed */
+	uint32_t reserved;
+	uint32_t pad;
+	uint32_t checksum;   /* crc32 of the bytes before it */
 };
-static_assert(sizeof(struct fmt_lease) == FMT_LINE, "lease record is a line");
+static_assert(sizeof(struct fmt_hold) == FMT_LINE, "hold record is a line");
 
 /*
  * struct fmt_jheader -- the journal's first cache line

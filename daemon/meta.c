@@ -55,6 +55,18 @@ uint64_t meta_extent_off(const struct meta *m, uint64_t slot)
 	return m->sb.extents_off + slot * sizeof(struct fmt_extent);
 }
 
+/* meta_lease_off -- where lease-table record `slot` lives */
+uint64_t meta_lease_off(const struct meta *m, uint64_t slot)
+{
+	return m->sb.leases_off + slot * sizeof(struct fmt_hold);
+}
+
+/* meta_pin_off -- where pin-table record `slot` lives */
+uint64_t meta_pin_off(const struct meta *m, uint64_t slot)
+{
+	return m->sb.pins_off + slot * sizeof(struct fmt_hold);
+}
+
 /* meta_pending -- is anything staged and not yet committed? */
 bool meta_pending(const struct meta *m)
 {
@@ -95,10 +107,10 @@ static int meta_geometry(uint64_t dev_size, uint64_t unit,
 	off = meta_round_up(off + sb->quarantine_slots * sizeof(struct fmt_range),
 			    META_ALIGN);
 	sb->leases_off = off;
-	off = meta_round_up(off + sb->lease_slots * sizeof(struct fmt_lease),
+	off = meta_round_up(off + sb->lease_slots * sizeof(struct fmt_hold),
 			    META_ALIGN);
 	sb->pins_off = off;
-	off += sb->pin_slots * sizeof(struct fmt_lease);
+	off += sb->pin_slots * sizeof(struct fmt_hold);
 
 	sb->data_offset = meta_round_up(off, unit);
 	if (sb->data_offset + unit > dev_size)

@@ -62,5 +62,7 @@ bool meta_pending(const struct meta *m);
 
 const void *meta_at(const struct meta *m, uint64_t offset);
 uint64_t meta_extent_off(const struct meta *m, uint64_t slot);
+uint64_t meta_lease_off(const struct meta *m, uint64_t slot);
+uint64_t meta_pin_off(const struct meta *m, uint64_t slot);
 
 #endif /* DAXALLOCD_META_H */

@@ -5,7 +5,9 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <stdio.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -31,8 +33,8 @@ static int proc_pidfd_open(pid_t pid)
 	return fd;
 }
 
-/* proc_find -- the tracked process with this pid and start time, or NULL */
-static struct proc *proc_find(struct server *srv, pid_t pid, uint64_t start)
+/* proc_lookup -- the tracked live process with this pid and start time */
+struct proc *proc_lookup(struct server *srv, pid_t pid, uint64_t start)
 {
 	struct proc *p;
 
@@ -51,10 +53,10 @@ static void proc_free(struct proc *p)
 	free(p);
 }
 
-/* proc_maybe_free -- free p once it has no connection and owns nothing */
-static void proc_maybe_free(struct proc *p)
+/* proc_maybe_free -- free p once it has no connection and holds nothing */
+void proc_maybe_free(struct proc *p)
 {
-	if (!p->nconns && !p->nanon)
+	if (!p->nconns && !p->nanon && hold_proc_empty(&p->hold))
 		proc_free(p);
 }
 
@@ -76,9 +78,11 @@ static void proc_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
 	 * connection must not leave an extent that nobody would free.
 	 */
 	p->exited = true;
+	/* Its pins and leases first: they must not hold its own extents. */
+	hold_proc_exit(p->srv, p);
 	/* Bounded: an extent that fails to free goes back to the tail. */
 	for (i = n; i > 0 && (e = TAILQ_FIRST(&p->anon)); i--)
-		space_free(p->srv, e, "its owner exited");
+		space_free(p->srv, e, p, "its owner exited");
 	log_info("process %d exited: %llu anonymous extents freed", (int)p->pid,
 		 (unsigned long long)n);
 	proc_maybe_free(p);
@@ -89,6 +93,8 @@ static struct proc *proc_new(struct server *srv, pid_t pid, int pidfd,
 			     uint64_t start_time)
 {
 	struct proc *p = calloc(1, sizeof(*p));
+	char path[32];
+	struct stat st;
 
 	if (!p)
 		return NULL;
@@ -96,7 +102,13 @@ static struct proc *proc_new(struct server *srv, pid_t pid, int pidfd,
 	p->pid = pid;
 	p->pidfd = pidfd;
 	p->start_time = start_time;
+	p->uid = (uid_t)-1;
+	snprintf(path, sizeof(path), "/proc/%d", (int)pid);
+	if (stat(path, &st) == 0)
+		p->uid = st.st_uid;
+	snprintf(p->name, sizeof(p->name), "pid %d", (int)pid);
 	TAILQ_INIT(&p->anon);
+	hold_proc_init(&p->hold);
 	ev_io_init(&p->watch, proc_exited_cb, pidfd, EV_READ);
 	p->watch.data = p;
 	ev_io_start(srv->loop, &p->watch);
@@ -124,7 +136,7 @@ int proc_attach(struct server *srv, int sock, pid_t pid, struct proc **out)
 	if (r < 0)
 		return r;
 	/* A process of the same pid but another start time is a dead one. */
-	p = proc_find(srv, pid, start);
+	p = proc_lookup(srv, pid, start);
 	if (p) {
 		if (p->nconns >= srv->limits.connections_per_process)
 			return -EUSERS;
@@ -178,12 +190,42 @@ void proc_disown(struct extent *e)
 	/* Not freed here: the caller may still hold p (proc_exited_cb). */
 }
 
-/* proc_same -- is e's recorded owner this process of this boot? */
-static bool proc_same(const struct extent *e, pid_t pid, uint64_t start,
-		      const uint8_t boot[16])
+/*
+ * proc_get_live -- the process pid + start of this boot, if it lives
+ *
+ * For records found after a restart: a tracked process, or a new one
+ * watched through a fresh pidfd; -ESRCH when it is gone (or the pid now
+ * names another process).
+ */
+int proc_get_live(struct server *srv, pid_t pid, uint64_t start,
+		  struct proc **out)
 {
-	return e->rec.owner_pid == (uint32_t)pid && e->rec.owner_start == start &&
-	       !memcmp(e->rec.owner_boot, boot, 16);
+	uint64_t now, again;
+	struct proc *p;
+	int pidfd;
+
+	p = proc_lookup(srv, pid, start);
+	if (p) {
+		*out = p;
+		return 0;
+	}
+	if (pid <= 0 || procid_start_time(pid, &now) < 0 || now != start)
+		return -ESRCH;
+	pidfd = proc_pidfd_open(pid);
+	if (pidfd < 0)
+		return -ESRCH;
+	/* Re-check: the pid may have been recycled since. */
+	if (procid_start_time(pid, &again) < 0 || again != start) {
+		close(pidfd);
+		return -ESRCH;
+	}
+	p = proc_new(srv, pid, pidfd, start);
+	if (!p) {
+		close(pidfd);
+		return -ENOMEM;
+	}
+	*out = p;
+	return 0;
 }
 
 /*
@@ -198,49 +240,35 @@ int proc_recover(struct server *srv)
 	const uint8_t *boot = srv->boot_id;
 	struct extent *e, *next;
 	uint64_t freed = 0, kept = 0;
+	struct proc *p, *np;
+	int r;
 
 	for (e = pool_find_from(srv->pool, 0); e; e = next) {
-		uint64_t start;
-		struct proc *p;
-		int pidfd;
-
 		next = pool_next_id(srv->pool, e);
 		if (!(e->rec.flags & FMT_EXTENT_ANONYMOUS))
 			continue;
-		p = proc_find(srv, (pid_t)e->rec.owner_pid, e->rec.owner_start);
-		if (p && proc_same(e, p->pid, p->start_time, boot)) {
+		r = -ESRCH;
+		if (!memcmp(e->rec.owner_boot, boot, 16))
+			r = proc_get_live(srv, (pid_t)e->rec.owner_pid,
+					  e->rec.owner_start, &p);
+		if (r == -ENOMEM)
+			return r;
+		if (r == 0) {
 			proc_adopt(p, e);
 			kept++;
 			continue;
 		}
-		pidfd = -1;
-		if (!memcmp(e->rec.owner_boot, boot, 16) &&
-		    procid_start_time((pid_t)e->rec.owner_pid, &start) == 0 &&
-		    start == e->rec.owner_start)
-			pidfd = proc_pidfd_open((pid_t)e->rec.owner_pid);
-		if (pidfd >= 0) {
-			/* Re-check: the pid may have been recycled since. */
-			uint64_t again;
-
-			if (procid_start_time((pid_t)e->rec.owner_pid, &again) == 0 &&
-			    again == start) {
-				p = proc_new(srv, (pid_t)e->rec.owner_pid, pidfd, start);
-				if (!p) {
-					close(pidfd);
-					return -ENOMEM;
-				}
-				proc_adopt(p, e);
-				kept++;
-				continue;
-			}
-			close(pidfd);
-		}
-		space_free(srv, e, "its owner is gone");
+		space_free(srv, e, NULL, "its owner is gone");
 		freed++;
 	}
 	if (freed || kept)
 		log_notice("anonymous extents after restart: %llu kept for their live owners, %llu freed",
 			   (unsigned long long)kept, (unsigned long long)freed);
+	/* Processes found live for records that were all dropped. */
+	for (p = TAILQ_FIRST(&srv->procs); p; p = np) {
+		np = TAILQ_NEXT(p, entry);
+		proc_maybe_free(p);
+	}
 	return 0;
 }
 

@@ -17,11 +17,16 @@
 
 struct meta;
 
+struct hold_brk;
+
 struct qrange {
 	TAILQ_ENTRY(qrange) entry;
 	uint64_t slot;	      /* record slot on the device */
 	struct fmt_range rec; /* offset, length, the extent it left */
-	void *hold;	      /* what the core rule waits for, if anything */
+	/* What the core rule waits for (hold.c): free when both are 0. */
+	uint32_t npins;	      /* pins that overlap it */
+	uint32_t nbreaks;     /* lease breaks not acknowledged */
+	LIST_HEAD(, hold_brk) breaks;
 };
 
 TAILQ_HEAD(qrange_list, qrange);

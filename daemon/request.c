@@ -8,9 +8,11 @@
  * the device fd for the client to map the extent.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "conn.h"
+#include "hold.h"
 #include "log.h"
 #include "pool.h"
 #include "request.h"
@@ -82,6 +84,12 @@ int request_alloc(struct conn *c, const Daxalloc__Envelope *req,
 			a->mode ? a->mode : REQUEST_DEFAULT_MODE, &e, rep->msg);
 	if (r < 0)
 		return r;
+	/* The caller maps it: it holds a lease from the start. */
+	r = hold_lease_get(c->srv, c->proc, e, false, rep->msg);
+	if (r < 0) {
+		space_free(c->srv, e, c->proc, "no lease for its allocation");
+		return r;
+	}
 	dispatch_extent_reply(rep, e);
 	request_attach_fd(c, rep, false);
 	log_debug("session %llu: extent %llu allocated at %#llx+%#llx",
@@ -110,27 +118,35 @@ int request_open(struct conn *c, const Daxalloc__Envelope *req,
 			 o->extent_id, o->name, want, rep, &r);
 	if (!e)
 		return r;
+	r = hold_lease_get(c->srv, c->proc, e, o->read_only, rep->msg);
+	if (r < 0)
+		return r;
 	dispatch_extent_reply(rep, e);
 	request_attach_fd(c, rep, o->read_only);
 	return 0;
 }
 
 /*
- * request_close -- the client unmapped an extent
+ * request_close -- the client unmapped an extent: one open of its lease
+ * ends
  *
- * Nothing to release yet: leases (the next step) will end here.
+ * Only the client knows it unmapped; the lease is what made a range that
+ * left the extent wait for it.
  */
 int request_close(struct conn *c, const Daxalloc__Envelope *req,
 		  struct dispatch_reply *rep)
 {
 	uint64_t id = req->close->extent_id;
+	struct extent *e;
 
 	if (!request_pool(c, rep))
 		return -ENODEV;
-	if (!pool_find(c->srv->pool, id)) {
+	e = pool_find(c->srv->pool, id);
+	if (!e) {
 		dispatch_set_msg(rep, "no extent %llu", (unsigned long long)id);
 		return -ENOENT;
 	}
+	hold_lease_put(c->srv, c->proc, e);
 	return 0;
 }
 
@@ -149,7 +165,7 @@ int request_truncate(struct conn *c, const Daxalloc__Envelope *req,
 	if (!e)
 		return r;
 	old = e->rec.length;
-	r = space_truncate(c->srv, e, t->size, rep->msg);
+	r = space_truncate(c->srv, c, e, t->size, rep->msg);
 	if (r < 0)
 		return r;
 	dispatch_extent_reply(rep, e);
@@ -182,7 +198,7 @@ int request_delete(struct conn *c, const Daxalloc__Envelope *req,
 			 d->extent_id, d->name, SPACE_WRITE, rep, &r);
 	if (!e)
 		return r;
-	space_free(c->srv, e, "deleted by its client");
+	space_free(c->srv, e, c->proc, "deleted by its client");
 	return 0;
 }
 
@@ -234,4 +250,63 @@ int request_list(struct conn *c, const Daxalloc__Envelope *req,
 				  l->openable ? request_list_openable :
 						request_list_own,
 				  c);
+}
+
+/* Pins per request: what a 64 KiB datagram can carry either way. */
+#define REQUEST_PIN_MAX 4096
+
+/* request_pin -- pin ranges for DMA; the reply lists the ids in order */
+int request_pin(struct conn *c, const Daxalloc__Envelope *req,
+		struct dispatch_reply *rep)
+{
+	const Daxalloc__PinRequest *pr = req->pin;
+	uint64_t *ids;
+	int r;
+
+	if (!request_pool(c, rep))
+		return -ENODEV;
+	if (pr->n_ranges > REQUEST_PIN_MAX) {
+		dispatch_set_msg(rep, "%zu ranges in one Pin; at most %u",
+				 pr->n_ranges, REQUEST_PIN_MAX);
+		return -E2BIG;
+	}
+	ids = malloc((pr->n_ranges ? pr->n_ranges : 1) * sizeof(*ids));
+	if (!ids)
+		return -ENOMEM;
+	rep->heap = ids;
+	r = hold_pin(c->srv, c->proc, pr->ranges, pr->n_ranges, ids, rep->msg);
+	if (r < 0)
+		return r;
+	daxalloc__pin_reply__init(&rep->u.pin);
+	rep->u.pin.n_pin_ids = pr->n_ranges;
+	rep->u.pin.pin_ids = ids;
+	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_PIN_REPLY;
+	rep->env.pin_reply = &rep->u.pin;
+	return 0;
+}
+
+/* request_unpin -- the DMA on these pins completed */
+int request_unpin(struct conn *c, const Daxalloc__Envelope *req,
+		  struct dispatch_reply *rep)
+{
+	const Daxalloc__UnpinRequest *u = req->unpin;
+
+	if (!request_pool(c, rep))
+		return -ENODEV;
+	if (u->n_pin_ids > REQUEST_PIN_MAX) {
+		dispatch_set_msg(rep, "%zu pins in one Unpin; at most %u",
+				 u->n_pin_ids, REQUEST_PIN_MAX);
+		return -E2BIG;
+	}
+	return hold_unpin(c->srv, c->proc, u->pin_ids, u->n_pin_ids, rep->msg);
+}
+
+/* request_lease_break_ack -- the client unmapped a broken range */
+int request_lease_break_ack(struct conn *c, const Daxalloc__Envelope *req,
+			    struct dispatch_reply *rep)
+{
+	if (!request_pool(c, rep))
+		return -ENODEV;
+	return hold_ack(c->srv, c->proc, req->lease_break_ack->break_id,
+			rep->msg);
 }

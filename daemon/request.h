@@ -21,5 +21,11 @@ int request_stat(struct conn *c, const Daxalloc__Envelope *req,
 		 struct dispatch_reply *rep);
 int request_list(struct conn *c, const Daxalloc__Envelope *req,
 		 struct dispatch_reply *rep);
+int request_pin(struct conn *c, const Daxalloc__Envelope *req,
+		struct dispatch_reply *rep);
+int request_unpin(struct conn *c, const Daxalloc__Envelope *req,
+		  struct dispatch_reply *rep);
+int request_lease_break_ack(struct conn *c, const Daxalloc__Envelope *req,
+			    struct dispatch_reply *rep);
 
 #endif /* DAXALLOCD_REQUEST_H */

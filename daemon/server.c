@@ -62,7 +62,10 @@ static void server_before_sleep_cb(struct ev_loop *loop, ev_prepare *w,
 	int r;
 
 	if (s->pool) {
-		r = pool_commit(s->pool);
+		/* Pin records before the journal: see hold_commit(). */
+		r = hold_commit(s);
+		if (r == 0)
+			r = pool_commit(s->pool);
 		if (r < 0) {
 			log_err("metadata commit failed: %s; stopping without acknowledging",
 				strerror(-r));
@@ -196,6 +199,8 @@ int server_init(struct server *s, const struct options *opts,
 	s->client_fd[0] = s->client_fd[1] = -1;
 	s->limits.connections_per_process = opts->connections_per_process;
 	s->limits.max_name_length = opts->max_name_length;
+	s->limits.lease_break_time_s = opts->cfg.lease_break_time_s;
+	s->limits.max_pins_per_process = opts->cfg.max_pins_per_process;
 	{
 		char boot[PROCID_BOOT_ID_LEN + 1];
 
@@ -238,7 +243,10 @@ int server_init(struct server *s, const struct options *opts,
 				strerror(-r));
 			goto err_fds;
 		}
-		r = proc_recover(s);
+		/* Holds first: a dead owner's extent may be held by the living. */
+		r = hold_recover(s);
+		if (r == 0)
+			r = proc_recover(s);
 		if (r < 0)
 			goto err_fds;
 	}
@@ -305,7 +313,8 @@ void server_fini(struct server *s)
 	 * A signal can end the loop before the before-sleep hook ran for the
 	 * last requests: commit them now, before their replies go out.
 	 */
-	if (s->pool && !s->commit_failed && pool_commit(s->pool) < 0)
+	if (s->pool && !s->commit_failed &&
+	    (hold_commit(s) < 0 || pool_commit(s->pool) < 0))
 		s->commit_failed = true;
 	/*
 	 * Best effort: give queued replies one chance before closing, unless
@@ -321,6 +330,7 @@ void server_fini(struct server *s)
 	}
 	for (k = 0; k < CONN_KIND_COUNT; k++)
 		listener_close(&s->listeners[k]);
+	hold_fini(s);
 	proc_fini(s);
 	for (k = 0; k < 2; k++)
 		if (s->client_fd[k] >= 0)

@@ -13,6 +13,7 @@
 #include <ev.h>
 
 #include "conn.h"
+#include "hold.h"
 #include "listener.h"
 #include "proc.h"
 
@@ -24,6 +25,8 @@ struct quota;
 struct server_limits {
 	unsigned int connections_per_process;
 	unsigned int max_name_length;
+	unsigned int lease_break_time_s;
+	unsigned int max_pins_per_process;
 };
 
 /* Counters shown by daxallocctl stats. */
@@ -44,6 +47,7 @@ struct server {
 	struct server_limits limits;
 	struct proc_list procs; /* client processes we know of */
 	struct quota *quota;    /* usage against the configured quotas */
+	struct hold holds;      /* leases, pins, lease breaks, revokes */
 	int client_fd[2];       /* device fds handed to clients: [0] rw, [1] ro */
 	uint8_t boot_id[16];    /* this boot's id, recorded with process identities */
 

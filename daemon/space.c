@@ -9,7 +9,9 @@
 #include <string.h>
 
 #include "conn.h"
+#include "hold.h"
 #include "log.h"
+#include "meta.h"
 #include "pool.h"
 #include "proc.h"
 #include "quota.h"
@@ -72,6 +74,22 @@ static void space_charge(struct server *srv, const struct extent *e,
 	/* Usage may exceed a limit (e.g. after a lowered quota): never fails. */
 	if (srv->quota)
 		quota_charge(srv->quota, e->rec.uid, e->rec.gid, bytes, extents);
+}
+
+/* space_reattach -- give e back the holds hold_detach() took off it */
+static void space_reattach(struct extent *e, struct hold_detached *d)
+{
+	struct hold_lease *l;
+	struct hold_pin *pin;
+
+	while ((l = LIST_FIRST(&d->leases))) {
+		LIST_REMOVE(l, ext_entry);
+		LIST_INSERT_HEAD(&e->leases, l, ext_entry);
+	}
+	while ((pin = LIST_FIRST(&d->pins))) {
+		LIST_REMOVE(pin, ext_entry);
+		LIST_INSERT_HEAD(&e->pins, pin, ext_entry);
+	}
 }
 
 /*
@@ -155,12 +173,17 @@ int space_alloc(struct server *srv, struct conn *c, const char *name,
 /*
  * space_truncate -- shrink or grow e in place
  *
- * Growth is checked against the owner's quota first.
+ * Growth is checked against the owner's quota first.  A tail that a pin
+ * or another process's lease may still reach goes to the quarantine
+ * (hold.c), in the same transaction as the extent's new length.
  */
-int space_truncate(struct server *srv, struct extent *e, uint64_t size,
-		   char *why)
+int space_truncate(struct server *srv, struct conn *c, struct extent *e,
+		   uint64_t size, char *why)
 {
 	uint64_t unit = pool_unit(srv->pool), old = e->rec.length, len;
+	struct hold_detached d;
+	struct hold_leave lv;
+	struct qrange *q;
 	int r;
 
 	if (size == 0) {
@@ -175,7 +198,23 @@ int space_truncate(struct server *srv, struct extent *e, uint64_t size,
 		if (r < 0)
 			return r;
 	}
-	r = pool_truncate(srv->pool, e->rec.id, size);
+	lv.held = false;
+	if (len < old)
+		hold_leave_prepare(srv, e, e->rec.offset + len, old - len,
+				   c ? c->proc : NULL, &lv);
+	if (lv.held) {
+		r = meta_begin(srv->pool->meta, lv.journal + 2 * sizeof(struct fmt_extent));
+		if (r == 0)
+			r = pool_truncate_held(srv->pool, e->rec.id, size, &q);
+		if (r == 0) {
+			/* The extent lives on: its holds go back to it after. */
+			hold_detach(e, &d);
+			hold_left(srv, &d, q, c ? c->proc : NULL, HOLD_TRUNCATE);
+			space_reattach(e, &d);
+		}
+	} else {
+		r = pool_truncate(srv->pool, e->rec.id, size);
+	}
 	if (r == -ENOSPC)
 		snprintf(why, SPACE_WHY_MAX,
 			 "cannot grow extent %llu in place: the space after it is not free",
@@ -187,29 +226,45 @@ int space_truncate(struct server *srv, struct extent *e, uint64_t size,
 }
 
 /*
- * space_free -- an extent ends: its owner, its quota and its space
+ * space_free -- an extent ends: its owner, its holds, its quota, its space
  *
- * Freeing is immediate here; the quarantine rule will sit in front of the
- * pool once leases and pins exist.
+ * caller is the process that ends it (NULL: the daemon itself).  When a
+ * pin or another process's lease may still reach the extent, its range
+ * goes to the quarantine instead of free space; the caller never waits.
  */
-void space_free(struct server *srv, struct extent *e, const char *reason)
+void space_free(struct server *srv, struct extent *e, struct proc *caller,
+		const char *reason)
 {
 	struct proc *owner = e->owner;
 	struct extent gone = *e; /* what the quota needs after e is freed */
+	struct hold_detached d;
+	struct hold_leave lv;
+	struct qrange *q = NULL;
 	int r;
 
+	hold_leave_prepare(srv, e, e->rec.offset, e->rec.length, caller, &lv);
+	/* The holds' records land in the extent's transaction. */
+	r = meta_begin(srv->pool->meta, lv.journal + 2 * sizeof(struct fmt_extent));
+	if (r < 0)
+		goto err;
 	proc_disown(e);
-	r = pool_delete(srv->pool, gone.rec.id);
+	hold_detach(e, &d);
+	r = lv.held ? pool_delete_held(srv->pool, gone.rec.id, &q) :
+		      pool_delete(srv->pool, gone.rec.id);
 	if (r < 0) {
-		log_err("extent %llu: freeing failed: %s; it stays allocated",
-			(unsigned long long)gone.rec.id, strerror(-r));
+		space_reattach(e, &d);
 		if (owner)
 			proc_adopt(owner, e);
-		return;
+		goto err;
 	}
-	log_debug("extent %llu freed: %s", (unsigned long long)gone.rec.id,
-		  reason);
+	hold_left(srv, &d, q, caller, HOLD_DELETE);
+	log_debug("extent %llu %s: %s", (unsigned long long)gone.rec.id,
+		  q ? "quarantined" : "freed", reason);
 	space_charge(srv, &gone, -(int64_t)gone.rec.length, -1);
+	return;
+err:
+	log_err("extent %llu: freeing failed: %s; it stays allocated",
+		(unsigned long long)gone.rec.id, strerror(-r));
 }
 
 /* space_recover -- count every existing extent against its owner's quota */

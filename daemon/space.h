@@ -17,6 +17,7 @@
 
 struct conn;
 struct extent;
+struct proc;
 struct server;
 
 /* What a caller may want of an extent, as permission bits. */
@@ -30,9 +31,10 @@ int space_check_name(const struct server *srv, const char *name, char *why);
 int space_alloc(struct server *srv, struct conn *c, const char *name,
 		uint64_t size, uint64_t align, uint32_t mode,
 		struct extent **out, char *why);
-int space_truncate(struct server *srv, struct extent *e, uint64_t size,
-		   char *why);
-void space_free(struct server *srv, struct extent *e, const char *reason);
+int space_truncate(struct server *srv, struct conn *c, struct extent *e,
+		   uint64_t size, char *why);
+void space_free(struct server *srv, struct extent *e, struct proc *caller,
+		const char *reason);
 int space_may(const struct conn *c, const struct extent *e, unsigned int want);
 int space_recover(struct server *srv);
 int space_check(struct server *srv, pool_finding_fn fn, void *arg);

@@ -99,6 +99,7 @@ static bool same_config(const struct config *a, const struct config *b)
 	       a->max_name_length == b->max_name_length &&
 	       a->connections_per_process == b->connections_per_process &&
 	       a->lease_break_time_s == b->lease_break_time_s &&
+	       a->max_pins_per_process == b->max_pins_per_process &&
 	       a->default_uid.bytes == b->default_uid.bytes &&
 	       a->default_uid.extents == b->default_uid.extents &&
 	       a->nuids == b->nuids && a->ngids == b->ngids &&
@@ -132,6 +133,7 @@ static void test_full(void)
 				   "max_name_length = 100\n"
 				   "connections_per_process = 8\n"
 				   "lease_break_time = 90\n"
+				   "max_pins_per_process = 1000\n"
 				   "[quota]\n"
 				   "default_uid_bytes = 1T\n"
 				   "default_uid_extents = 500\n"
@@ -163,6 +165,7 @@ static void test_full(void)
 	CU_ASSERT_EQUAL(c.max_name_length, 100);
 	CU_ASSERT_EQUAL(c.connections_per_process, 8);
 	CU_ASSERT_EQUAL(c.lease_break_time_s, 90);
+	CU_ASSERT_EQUAL(c.max_pins_per_process, 1000);
 	CU_ASSERT_EQUAL(c.default_uid.bytes, 1ULL << 40);
 	CU_ASSERT_EQUAL(c.default_uid.extents, 500);
 	CU_ASSERT_EQUAL(c.set, ALL_KEYS);
@@ -170,9 +173,9 @@ static void test_full(void)
 	/* Sorted by id: root (0) before 1000. */
 	CU_ASSERT_EQUAL_FATAL(c.nuids, 2);
 	CU_ASSERT_EQUAL(c.uids[0].id, 0);
-	CU_ASSERT_EQUAL(c.uids[0].line, 21);
+	CU_ASSERT_EQUAL(c.uids[0].line, 22);
 	CU_ASSERT_EQUAL(c.uids[1].id, 1000);
-	CU_ASSERT_EQUAL(c.uids[1].line, 18);
+	CU_ASSERT_EQUAL(c.uids[1].line, 19);
 	q = config_uid_quota(&c, 1000);
 	CU_ASSERT_EQUAL(q->bytes, 64ULL << 30);
 	CU_ASSERT_EQUAL(q->extents, 10000);
@@ -257,6 +260,7 @@ static void test_defaults(void)
 	CU_ASSERT_EQUAL(c.max_name_length, 175);
 	CU_ASSERT_EQUAL(c.connections_per_process, 64);
 	CU_ASSERT_EQUAL(c.lease_break_time_s, 45);
+	CU_ASSERT_EQUAL(c.max_pins_per_process, 65536);
 	CU_ASSERT_EQUAL(c.default_uid.bytes, 0);
 	CU_ASSERT_EQUAL(c.default_uid.extents, 0);
 	CU_ASSERT_EQUAL(c.nuids + c.ngids, 0);
@@ -391,6 +395,7 @@ static const struct error_case error_cases[] = {
 	{ "[limits]\nconnections_per_process = 65537\n", -EINVAL, 2,
 	  "from 1 to 65536" },
 	{ "[limits]\nlease_break_time = 0\n", -EINVAL, 2, "from 1 to 86400" },
+	{ "[limits]\nmax_pins_per_process = 0\n", -EINVAL, 2, "from 1 to 16777216" },
 	{ "[limits]\nlease_break_time = 86401\n", -EINVAL, 2,
 	  "from 1 to 86400" },
 	{ "[quota]\ndefault_uid_bytes = -1\n", -EINVAL, 2,
@@ -590,6 +595,7 @@ static void test_keys(void)
 		[CONFIG_MAX_NAME_LENGTH] = true,
 		[CONFIG_CONNECTIONS_PER_PROCESS] = true,
 		[CONFIG_LEASE_BREAK_TIME] = true,
+		[CONFIG_MAX_PINS_PER_PROCESS] = true,
 		[CONFIG_DEFAULT_UID_BYTES] = true,
 		[CONFIG_DEFAULT_UID_EXTENTS] = true,
 	};
