@@ -8,9 +8,12 @@
 
 static const char cmd_status_usage[] =
 	"Usage: daxallocctl status [--json]\n"
-	"Show the daemon's version, pid, sockets, uptime and connections.\n"
+	"Show the daemon's version, pid, sockets, uptime and connections, and\n"
+	"the pool's figures: size, unit, free bytes, largest free run, extents,\n"
+	"bytes in the quarantine (left an extent, not free yet) and bytes under\n"
+	"pins (DMA may target them).\n"
 	"\n"
-	"  -j, --json   JSON output\n"
+	"  -j, --json   JSON output (sizes in bytes)\n"
 	"  -h, --help   this help\n";
 
 /* cmd_status_json -- the reply as a JSON object */
@@ -37,7 +40,21 @@ static json_object *cmd_status_json(const Daxalloc__StatusReply *st)
 	json_object_object_add(o, "extents", json_object_new_int64(st->extents));
 	json_object_object_add(o, "quarantined_bytes",
 			       json_object_new_uint64(st->quarantined_bytes));
+	json_object_object_add(o, "pinned_bytes",
+			       json_object_new_uint64(st->pinned_bytes));
 	return o;
+}
+
+/* cmd_status_size -- one row of bytes: binary units, exact count after */
+static void cmd_status_size(const char *key, uint64_t bytes)
+{
+	char buf[32];
+
+	ctl_format_size(bytes, buf, sizeof(buf));
+	if (bytes < 1024)
+		ctl_print_row(key, "%s", buf);
+	else
+		ctl_print_row(key, "%s (%llu)", buf, (unsigned long long)bytes);
 }
 
 /* cmd_status_table -- the reply as readable rows */
@@ -53,14 +70,13 @@ static void cmd_status_table(const Daxalloc__StatusReply *st)
 	ctl_print_row("uptime", "%s", up);
 	ctl_print_row("connections", "%u", st->connections);
 	ctl_print_row("device", "%s", st->device[0] ? st->device : "-");
-	ctl_print_row("pool size", "%llu", (unsigned long long)st->pool_size);
-	ctl_print_row("unit", "%llu", (unsigned long long)st->unit);
-	ctl_print_row("free", "%llu", (unsigned long long)st->free_bytes);
-	ctl_print_row("largest free", "%llu",
-		      (unsigned long long)st->largest_free);
+	cmd_status_size("pool size", st->pool_size);
+	cmd_status_size("unit", st->unit);
+	cmd_status_size("free", st->free_bytes);
+	cmd_status_size("largest free", st->largest_free);
 	ctl_print_row("extents", "%u", st->extents);
-	ctl_print_row("quarantined", "%llu",
-		      (unsigned long long)st->quarantined_bytes);
+	cmd_status_size("quarantined", st->quarantined_bytes);
+	cmd_status_size("pinned", st->pinned_bytes);
 }
 
 /* cmd_status -- daxallocctl status [--json] */

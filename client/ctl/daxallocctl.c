@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "ctl.h"
 #include "daxalloc-config.h"
@@ -19,8 +20,12 @@ static const struct ctl_cmd ctl_cmds[] = {
 	{ "status", "daemon version, pid, sockets, uptime, pool figures",
 	  cmd_status },
 	{ "stats", "request and connection counters", cmd_stats },
-	{ "list", "list extents", cmd_list },
-	{ "show", "show one extent by id or name", cmd_show },
+	{ "list", "list extents, processes, leases, pins or the quarantine",
+	  cmd_list },
+	{ "show", "show one extent, its leases, pins and quarantine",
+	  cmd_show },
+	{ "revoke", "break leases, then revoke (and kill) their holders",
+	  cmd_revoke },
 	{ "check", "verify every invariant of the live pool", cmd_check },
 };
 
@@ -134,6 +139,25 @@ json_object *ctl_extent_json(const Daxalloc__Extent *x)
 	return o;
 }
 
+/*
+ * ctl_extent_key -- read an EXTENT operand: an id (digits) or a name
+ *
+ * A name made of digits is written name:DIGITS.  Sets *id and returns
+ * true for an id; else sets *name (into arg) and returns false.
+ */
+bool ctl_extent_key(const char *arg, uint64_t *id, const char **name)
+{
+	char *end;
+
+	errno = 0;
+	*id = strtoull(arg, &end, 10);
+	if (*arg >= '0' && *arg <= '9' && !*end && !errno)
+		return true;
+	*id = 0;
+	*name = strncmp(arg, "name:", 5) ? arg : arg + 5;
+	return false;
+}
+
 /* ctl_print_row -- one "key  value" line of a readable table */
 void ctl_print_row(const char *key, const char *fmt, ...)
 {
@@ -168,6 +192,48 @@ void ctl_format_ms(uint64_t ms, char *buf, size_t len)
 	else
 		snprintf(buf, len, "%llu.%03llus", (unsigned long long)s,
 			 (unsigned long long)(ms % 1000));
+}
+
+/*
+ * ctl_format_size -- bytes in binary units for a table: "2 MiB", "1.50 GiB"
+ *
+ * Exact multiples print as integers, so a table never rounds a unit-sized
+ * range; anything else gets two decimals.  JSON prints plain numbers.
+ */
+void ctl_format_size(uint64_t bytes, char *buf, size_t len)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
+					     "PiB", "EiB" };
+	unsigned int u = 0;
+
+	while (u + 1 < sizeof(units) / sizeof(units[0]) &&
+	       bytes >> (10 * (u + 1)))
+		u++;
+	if (!(bytes & ((1ull << (10 * u)) - 1)))
+		snprintf(buf, len, "%llu %s", (unsigned long long)(bytes >> (10 * u)),
+			 units[u]);
+	else
+		snprintf(buf, len, "%.2f %s",
+			 (double)bytes / (double)(1ull << (10 * u)), units[u]);
+}
+
+/* ctl_format_clock -- a CLOCK_REALTIME instant in ms as local "HH:MM:SS" */
+void ctl_format_clock(uint64_t ms, char *buf, size_t len)
+{
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+
+	if (!localtime_r(&t, &tm) || !strftime(buf, len, "%F %T %Z", &tm))
+		snprintf(buf, len, "%llu ms", (unsigned long long)ms);
+}
+
+/* ctl_now_ms -- CLOCK_REALTIME in milliseconds, as the daemon's deadlines */
+uint64_t ctl_now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 }
 
 int main(int argc, char **argv)
