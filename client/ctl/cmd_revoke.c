@@ -84,7 +84,7 @@ static const char *const revoke_outcome_text[] = {
 	[REVOKE_HOLDING] = "still holds: the daemon has not revoked it yet",
 	[REVOKE_RELEASED] = "acknowledged and released its holds",
 	[REVOKE_REVOKED] =
-		"revoked; what it held stays quarantined while it lives",
+		"revoked; what it held cannot be reused while it lives",
 	[REVOKE_EXITED] = "exited; what it held is freed",
 };
 
@@ -557,6 +557,23 @@ static int revoke_quarantine(struct ctl *ctl, const struct revoke *rv,
 	return CTL_EXIT_OK;
 }
 
+/* revoke_print_outcome -- one row: what became of target t */
+static void revoke_print_outcome(const struct revoke *rv,
+				 const struct revoke_target *t)
+{
+	const char *text = revoke_outcome_text[t->outcome];
+	char key[32];
+	bool named;
+
+	snprintf(key, sizeof(key), "pid %u", t->pid);
+	/* A process not seen since a daemon restart is named "pid N". */
+	named = t->name[0] && strcmp(t->name, key);
+	if (t->outcome == REVOKE_RELEASED && rv->req.force_unsafe)
+		text = "holds nothing any more (acknowledged, or freed by force)";
+	ctl_print_row(key, "%s%s%s", named ? t->name : "", named ? ": " : "",
+		      text);
+}
+
 /*
  * revoke_wait -- until the grace has passed and the daemon has acted
  *
@@ -614,10 +631,7 @@ static int revoke_wait(struct ctl *ctl, struct revoke *rv, uint64_t deadline,
 					revoke_outcome_names[t->outcome]));
 			json_object_array_add(arr, o);
 		} else {
-			snprintf(buf, sizeof(buf), "pid %u", t->pid);
-			ctl_print_row(buf, "%s%s%s", t->name[0] ? t->name : "",
-				      t->name[0] ? ": " : "",
-				      revoke_outcome_text[t->outcome]);
+			revoke_print_outcome(rv, t);
 		}
 	}
 	if (arr)
@@ -639,7 +653,7 @@ static const char *revoke_then(const Daxalloc__RevokeRequest *req)
 		return "holders that have not acknowledged lose their memory to free space at once, live or not (UNSAFE)";
 	if (req->kill)
 		return "holders that have not acknowledged are killed (SIGKILL); their memory is freed once they have exited";
-	return "holders that have not acknowledged are revoked; their memory stays quarantined until they exit";
+	return "holders that have not acknowledged are revoked; what they hold cannot be reused until they exit";
 }
 
 /* revoke_print -- the daemon's answer */
@@ -663,12 +677,14 @@ static void revoke_print(const struct revoke *rv,
 			json_object_new_boolean(rv->req.force_unsafe));
 		return;
 	}
+	ctl_print_row("processes", "%u", rr->processes);
+	if (!rr->processes)
+		return;
 	ctl_format_clock(rr->deadline_ms, when, sizeof(when));
 	if (rr->deadline_ms > now)
 		ctl_format_ms(rr->deadline_ms - now, in, sizeof(in));
 	else
 		snprintf(in, sizeof(in), "now");
-	ctl_print_row("processes", "%u", rr->processes);
 	ctl_print_row("lease breaks", "%u", rr->breaks);
 	ctl_print_row("grace ends", "%s (%s%s)", when,
 		      rr->deadline_ms > now ? "in " : "", in);
