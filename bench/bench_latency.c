@@ -89,9 +89,17 @@ struct bench {
 	uint64_t rid; /* next request id */
 	uint64_t unit;
 	/* Packed sizes of the daemon's messages, learnt in the warm-up. */
-	size_t alloc_req, alloc_rep, del_req, del_rep;
+	size_t alloc_req, alloc_rep, del_req, del_rep, pin_req, pin_rep;
 	struct bench_series floor_a, floor_b, alloc, del, pair, open, stat;
+	struct bench_series floor_p, pin, unpin, pinpair;
+	/* Batched pins: BENCH_BATCH ranges per request, whole-run rates. */
+	double batch_pin_s, batch_unpin_s;
+	uint64_t batch_pins;
 };
+
+/* Ranges per batched Pin (fits a 64 KiB datagram), and batches timed. */
+#define BENCH_BATCH 2048
+#define BENCH_BATCHES 200
 
 static struct bench bench = { .sock = -1, .echo_sock = -1, .echo_pid = -1 };
 
@@ -564,6 +572,115 @@ static int bench_reference(struct bench *b, uint64_t id, unsigned int count,
 }
 
 /*
+ * bench_pin_req -- Pin n ranges of 64 bytes of extent id (offsets spread
+ * over its first unit), or Unpin the n ids in ids; the reply's ids go to
+ * ids
+ */
+static int bench_pin_req(struct bench *b, bool pin, uint64_t id, uint64_t *ids,
+			 unsigned int n, double *ns, size_t *req_len,
+			 size_t *rep_len)
+{
+	Daxalloc__Envelope env = DAXALLOC__ENVELOPE__INIT, *resp;
+	Daxalloc__PinRequest pr = DAXALLOC__PIN_REQUEST__INIT;
+	Daxalloc__UnpinRequest ur = DAXALLOC__UNPIN_REQUEST__INIT;
+	static Daxalloc__PinRange rg[BENCH_BATCH];
+	static Daxalloc__PinRange *rp[BENCH_BATCH];
+	unsigned int nfds, i;
+	int r;
+
+	if (pin) {
+		for (i = 0; i < n; i++) {
+			daxalloc__pin_range__init(&rg[i]);
+			rg[i].extent_id = id;
+			rg[i].offset = (i * 64) % b->unit;
+			rg[i].length = 64;
+			rp[i] = &rg[i];
+		}
+		pr.n_ranges = n;
+		pr.ranges = rp;
+		env.body_case = DAXALLOC__ENVELOPE__BODY_PIN;
+		env.pin = &pr;
+	} else {
+		ur.n_pin_ids = n;
+		ur.pin_ids = ids;
+		env.body_case = DAXALLOC__ENVELOPE__BODY_UNPIN;
+		env.unpin = &ur;
+	}
+	r = bench_call(b, &env, &resp, &nfds, ns);
+	if (r < 0)
+		return r;
+	if (pin && (resp->body_case != DAXALLOC__ENVELOPE__BODY_PIN_REPLY ||
+		    resp->pin_reply->n_pin_ids != n)) {
+		fprintf(stderr, "bench: Pin answered without %u pin ids\n", n);
+		r = -EPROTO;
+	} else {
+		if (pin)
+			memcpy(ids, resp->pin_reply->pin_ids, n * sizeof(*ids));
+		if (req_len)
+			*req_len = daxalloc__envelope__get_packed_size(&env);
+		if (rep_len)
+			*rep_len = daxalloc__envelope__get_packed_size(resp);
+	}
+	envelope_free(resp);
+	return r;
+}
+
+/* bench_pins -- count Pin + Unpin pairs of one range, each timed */
+static int bench_pins(struct bench *b, uint64_t id, unsigned int count,
+		      bool record)
+{
+	double p_ns, u_ns;
+	unsigned int i;
+	uint64_t pin;
+	int r;
+
+	for (i = 0; i < count; i++) {
+		r = bench_pin_req(b, true, id, &pin, 1, &p_ns, &b->pin_req,
+				  &b->pin_rep);
+		if (r == 0)
+			r = bench_pin_req(b, false, id, &pin, 1, &u_ns, NULL,
+					  NULL);
+		if (r < 0)
+			return r;
+		if (!record)
+			continue;
+		b->pin.ns[b->pin.n++] = p_ns;
+		b->unpin.ns[b->unpin.n++] = u_ns;
+		b->pinpair.ns[b->pinpair.n++] = p_ns + u_ns;
+	}
+	return 0;
+}
+
+/*
+ * bench_batches -- BENCH_BATCHES batched Pins of BENCH_BATCH ranges, each
+ * followed by the batched Unpin of the same ids: pins (and unpins) per
+ * second over the whole run, round trips included
+ */
+static int bench_batches(struct bench *b, uint64_t id)
+{
+	static uint64_t ids[BENCH_BATCH];
+	double p_ns, u_ns;
+	unsigned int i;
+	int r;
+
+	b->batch_pin_s = b->batch_unpin_s = 0;
+	b->batch_pins = 0;
+	for (i = 0; i < BENCH_BATCHES; i++) {
+		r = bench_pin_req(b, true, id, ids, BENCH_BATCH, &p_ns, NULL,
+				  NULL);
+		if (r == 0)
+			r = bench_pin_req(b, false, id, ids, BENCH_BATCH, &u_ns,
+					  NULL, NULL);
+		if (r < 0)
+			return r;
+		b->batch_pin_s += p_ns / 1e9;
+		b->batch_unpin_s += u_ns / 1e9;
+		b->batch_pins += BENCH_BATCH;
+	}
+	return 0;
+}
+
+/*
  * bench_pool_file -- a formatted pool file of BENCH_POOL_SIZE in b->dir
  *
  * Made here because the daemon creates no pool file under /dev (a missing
@@ -688,6 +805,11 @@ static int bench_measure(struct bench *b)
 		r = bench_alloc(b, &ref_id, &ns, NULL, NULL);
 	if (r == 0)
 		r = bench_reference(b, ref_id, b->warmup, false);
+	if (r == 0)
+		r = bench_pins(b, ref_id, b->warmup, false);
+	if (r == 0)
+		r = bench_floor(b, NULL, b->warmup, b->pin_req, b->pin_rep,
+				false);
 	for (round = 0; r == 0 && round < BENCH_ROUNDS; round++) {
 		count = b->n / BENCH_ROUNDS +
 			(round < b->n % BENCH_ROUNDS ? 1 : 0);
@@ -700,7 +822,14 @@ static int bench_measure(struct bench *b)
 			r = bench_churn(b, count, true);
 		if (r == 0)
 			r = bench_reference(b, ref_id, count, true);
+		if (r == 0)
+			r = bench_floor(b, &b->floor_p, count, b->pin_req,
+					b->pin_rep, false);
+		if (r == 0)
+			r = bench_pins(b, ref_id, count, true);
 	}
+	if (r == 0)
+		r = bench_batches(b, ref_id);
 	return r;
 }
 
@@ -733,8 +862,14 @@ static void bench_report(struct bench *b)
 	struct bench_stat pr = bench_series_stat(&b->pair);
 	struct bench_stat op = bench_series_stat(&b->open);
 	struct bench_stat st = bench_series_stat(&b->stat);
+	struct bench_stat fp = bench_series_stat(&b->floor_p);
+	struct bench_stat pi = bench_series_stat(&b->pin);
+	struct bench_stat un = bench_series_stat(&b->unpin);
+	struct bench_stat pp = bench_series_stat(&b->pinpair);
 	struct bench_stat fab = { fa.med + fb.med, 0 };
+	struct bench_stat fpp = { 2 * fp.med, 0 };
 	double ra = al.med / fb.med, rd = de.med / fa.med;
+	double rp = pp.med / fpp.med;
 
 	printf("\n%-34s %9s %9s %8s\n", "round trip", "median us", "p99 us",
 	       "ratio");
@@ -749,6 +884,14 @@ static void bench_report(struct bench *b)
 	printf("change + commit, difference of medians:\n");
 	printf("%-34s %9.1f\n", "  Alloc - Open", bench_us(al.med - op.med));
 	printf("%-34s %9.1f\n", "  Delete - Stat", bench_us(de.med - st.med));
+	printf("pins (one 64-byte range of a leased extent):\n");
+	bench_row("floor (p): ping-pong, Pin's sizes", fp, NULL, NULL);
+	bench_row("  Pin", pi, &fp, "(p)");
+	bench_row("  Unpin", un, &fp, "(p)");
+	bench_row("  Pin+Unpin", pp, &fpp, "2 x (p)");
+	printf("batched: %u x %u ranges: %.2f M pins/s, %.2f M unpins/s (goal >= 1 M/s)\n",
+	       BENCH_BATCHES, BENCH_BATCH, b->batch_pins / b->batch_pin_s / 1e6,
+	       b->batch_pins / b->batch_unpin_s / 1e6);
 	/*
 	 * A request through the daemon cannot beat the bare ping-pong: when
 	 * it does, the floor was disturbed (seen under a parallel test run,
@@ -758,9 +901,10 @@ static void bench_report(struct bench *b)
 		printf("goal: not judged: Stat or Open was faster than its floor; the machine disturbed the floor, run again\n");
 		return;
 	}
-	printf("goal: ratio <= %.2fx; Alloc %.2fx: %s; Delete %.2fx: %s\n",
+	printf("goal: ratio <= %.2fx; Alloc %.2fx: %s; Delete %.2fx: %s; Pin+Unpin %.2fx: %s\n",
 	       BENCH_GOAL, ra, ra <= BENCH_GOAL ? "met" : "MISSED", rd,
-	       rd <= BENCH_GOAL ? "met" : "MISSED");
+	       rd <= BENCH_GOAL ? "met" : "MISSED", rp,
+	       rp <= BENCH_GOAL ? "met" : "MISSED");
 }
 
 /* bench_usage -- what the command line takes */
@@ -849,7 +993,8 @@ int main(int argc, char **argv)
 	static char daemon_path[PATH_MAX];
 	struct bench_series *all[] = { &bench.floor_a, &bench.floor_b,
 				       &bench.alloc, &bench.del, &bench.pair,
-				       &bench.open, &bench.stat };
+				       &bench.open, &bench.stat, &bench.floor_p,
+				       &bench.pin, &bench.unpin, &bench.pinpair };
 	struct sigaction sa = { .sa_handler = bench_cleanup_signal };
 	unsigned int i;
 	int r;

@@ -158,10 +158,27 @@ static void control_pin_msg(Daxalloc__PinInfo *m, const struct hold_pin *pin)
 	m->quarantined = pin->nq > 0;
 }
 
-static void control_qrange_msg(Daxalloc__QuarantineInfo *m, uint32_t *waiting,
-			       const struct qrange *q)
+/* control_waiting_add -- note pid once in waiting[0..*n) */
+static void control_waiting_add(uint32_t *waiting, size_t *n, uint32_t pid)
+{
+	size_t i;
+
+	for (i = 0; i < *n; i++)
+		if (waiting[i] == pid)
+			return;
+	if (*n < CONTROL_WAITING)
+		waiting[(*n)++] = pid;
+}
+
+/*
+ * control_qrange_msg -- a quarantined range and the processes it waits
+ * for: those that owe a lease break and those whose pins overlap it
+ */
+static void control_qrange_msg(struct server *srv, Daxalloc__QuarantineInfo *m,
+			       uint32_t *waiting, const struct qrange *q)
 {
 	const struct hold_brk *b;
+	const struct proc *p;
 	size_t n = 0;
 
 	daxalloc__quarantine_info__init(m);
@@ -171,10 +188,40 @@ static void control_qrange_msg(Daxalloc__QuarantineInfo *m, uint32_t *waiting,
 	m->pins = q->npins;
 	m->breaks = q->nbreaks;
 	LIST_FOREACH(b, &q->breaks, q_entry)
-		if (n < CONTROL_WAITING)
-			waiting[n++] = b->rec.pid;
+		control_waiting_add(waiting, &n, b->rec.pid);
+	TAILQ_FOREACH(p, &srv->procs, entry) {
+		const struct hold_pin *pin;
+
+		if (!q->npins)
+			break;
+		TAILQ_FOREACH(pin, &p->hold.pins, proc_entry)
+			if (pin->nq && pin->rec.offset < q->rec.offset + q->rec.length &&
+			    q->rec.offset < pin->rec.offset + pin->rec.length) {
+				control_waiting_add(waiting, &n, pin->rec.pid);
+				break;
+			}
+	}
 	m->n_waiting_pids = n;
 	m->waiting_pids = waiting;
+}
+
+/*
+ * control_take -- is item *i (counted from 0) on this page?
+ *
+ * Past a full page, the first item not taken is where the next starts.
+ */
+static bool control_take(uint64_t *i, uint64_t cursor, size_t n,
+			 uint64_t *next)
+{
+	uint64_t k = (*i)++;
+
+	if (k < cursor)
+		return false;
+	if (n < CONTROL_PAGE)
+		return true;
+	if (!*next)
+		*next = k;
+	return false;
 }
 
 /*
@@ -199,8 +246,7 @@ static int control_list_holds(struct conn *c, int what, uint64_t cursor,
 		return -ENOMEM;
 	rep->heap = pg;
 	daxalloc__ctl_list_reply__init(out);
-#define CONTROL_TAKE() (i++ >= cursor && (n < CONTROL_PAGE || \
-		(out->next_cursor = i - 1, false)))
+#define CONTROL_TAKE() control_take(&i, cursor, n, &out->next_cursor)
 	switch (what) {
 	case DAXALLOC__CTL_LIST_REQUEST__WHAT__SESSIONS:
 		TAILQ_FOREACH(p, &c->srv->procs, entry) {
@@ -264,7 +310,7 @@ static int control_list_holds(struct conn *c, int what, uint64_t cursor,
 		TAILQ_FOREACH(q, &c->srv->pool->quarantine.ranges, entry) {
 			if (!CONTROL_TAKE())
 				continue;
-			control_qrange_msg(&pg->qs[n], pg->waiting[n], q);
+			control_qrange_msg(c->srv, &pg->qs[n], pg->waiting[n], q);
 			pg->ptr[3][n] = &pg->qs[n];
 			n++;
 		}
@@ -363,7 +409,7 @@ int control_show(struct conn *c, const Daxalloc__Envelope *req,
 	TAILQ_FOREACH(q, &c->srv->pool->quarantine.ranges, entry) {
 		if (q->rec.extent_id != e->rec.id || n == CONTROL_PAGE)
 			continue;
-		control_qrange_msg(&pg->qs[n], pg->waiting[n], q);
+		control_qrange_msg(c->srv, &pg->qs[n], pg->waiting[n], q);
 		pg->ptr[3][n] = &pg->qs[n];
 		n++;
 	}

@@ -214,7 +214,8 @@ static int dispatch_hello(struct conn *c, const Daxalloc__Envelope *req,
 
 	daxalloc__hello_reply__init(hr);
 	hr->version = c->version;
-	hr->capabilities = 0;
+	hr->capabilities = DAXALLOC__CAPABILITY__CAP_LEASE_BREAK |
+			   DAXALLOC__CAPABILITY__CAP_PIN_BATCH;
 	hr->server_version = (char *)DAXALLOC_VERSION;
 	hr->session_id = c->session;
 	if (c->srv->pool) {

@@ -214,7 +214,7 @@ static void test_ctl_no_daemon(void)
 	CU_ASSERT_PTR_NOT_NULL(strstr(out, "cannot connect"));
 }
 
-static void test_unimplemented_request(void)
+static void test_refused_request(void)
 {
 	Daxalloc__Envelope env = DAXALLOC__ENVELOPE__INIT, *resp;
 	Daxalloc__PinRequest pin = DAXALLOC__PIN_REQUEST__INIT;
@@ -230,8 +230,9 @@ static void test_unimplemented_request(void)
 	resp = recv_reply(fd);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(resp);
 	CU_ASSERT_EQUAL(resp->id, 42);
-	CU_ASSERT_EQUAL(resp->status, -EOPNOTSUPP);
-	CU_ASSERT_PTR_NOT_NULL(strstr(resp->message, "Pin"));
+	/* A Pin of nothing is refused with the reason. */
+	CU_ASSERT_EQUAL(resp->status, -EINVAL);
+	CU_ASSERT_PTR_NOT_NULL(strstr(resp->message, "no range"));
 	envelope_free(resp);
 	/* A refused request leaves the connection usable. */
 	env.id = 43;
@@ -548,7 +549,7 @@ static const struct harness_test daemon_tests[] = {
 	{ "daxallocctl status --json", test_ctl_status_json },
 	{ "daxallocctl table, help, bad command", test_ctl_table_and_help },
 	{ "daxallocctl without daemon", test_ctl_no_daemon },
-	{ "unimplemented request", test_unimplemented_request },
+	{ "unimplemented request", test_refused_request },
 	{ "garbage client", test_garbage_client },
 	{ "oversized datagram and fds", test_oversized_and_fds },
 	{ "rude clients", test_rude_clients },

@@ -605,7 +605,7 @@ static void test_kind_and_name(void)
 		CU_ASSERT_EQUAL(envelope_kind(b), want);
 		CU_ASSERT_STRING_NOT_EQUAL(envelope_type_name(b), "unknown");
 	}
-	CU_ASSERT_EQUAL(bodies, 27);
+	CU_ASSERT_EQUAL(bodies, 28);
 }
 
 /*
