@@ -549,7 +549,7 @@ static const struct harness_test daemon_tests[] = {
 	{ "daxallocctl status --json", test_ctl_status_json },
 	{ "daxallocctl table, help, bad command", test_ctl_table_and_help },
 	{ "daxallocctl without daemon", test_ctl_no_daemon },
-	{ "unimplemented request", test_refused_request },
+	{ "refused request", test_refused_request },
 	{ "garbage client", test_garbage_client },
 	{ "oversized datagram and fds", test_oversized_and_fds },
 	{ "rude clients", test_rude_clients },
