@@ -20,6 +20,7 @@
 
 #include "daxalloc-config.h"
 #include "daxalloc.h"
+#include "internal.h"
 #include "session.h"
 
 /* The strongest address alignment the library arranges for a mapping. */
@@ -30,45 +31,47 @@
 #define DAXALLOC_OPEN_FLAGS \
 	(DAXALLOC_RDONLY | DAXALLOC_KEEP_FD | DAXALLOC_NO_MAP)
 
-struct daxalloc {
-	struct session *session;
-};
-
-struct daxalloc_extent {
-	struct daxalloc *dx;
-	uint64_t id;
-	uint64_t offset;
-	uint64_t length; /* the handle's view; bytes mapped at addr if mapped */
-	void *addr; /* NULL with DAXALLOC_NO_MAP */
-	int fd; /* kept device fd, or -1 */
-	unsigned int flags;
-};
-
 /* The calling thread's last explanation, for daxalloc_errmsg(). */
-static __thread struct session_err daxalloc_err;
+__thread struct session_err dx_err;
 
-/* daxalloc_clear_err -- a new call starts with no explanation */
-static void daxalloc_clear_err(void)
+/* dx_clear_err -- a new call starts with no explanation */
+void dx_clear_err(void)
 {
-	daxalloc_err.msg[0] = '\0';
+	dx_err.msg[0] = '\0';
 }
 
-/* daxalloc_fail -- set the calling thread's explanation and return err */
-static int __attribute__((format(printf, 2, 3)))
-daxalloc_fail(int err, const char *fmt, ...)
+/* dx_fail -- set the calling thread's explanation and return err */
+int dx_fail(int err, const char *fmt, ...)
 {
 	va_list ap;
 
 	va_start(ap, fmt);
-	vsnprintf(daxalloc_err.msg, sizeof(daxalloc_err.msg), fmt, ap);
+	vsnprintf(dx_err.msg, sizeof(dx_err.msg), fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+/* dx_append_err -- add to the calling thread's explanation */
+void dx_append_err(const char *fmt, ...)
+{
+	size_t len = strlen(dx_err.msg);
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(dx_err.msg + len, sizeof(dx_err.msg) - len, fmt, ap);
+	va_end(ap);
+}
+
+/* dx_conn_error -- does err say the connection, not the request, failed? */
+bool dx_conn_error(int err)
+{
+	return err == -ECONNRESET || err == -EPIPE;
 }
 
 /* daxalloc_errmsg -- the calling thread's last explanation (see daxalloc.h) */
 DAXALLOC_EXPORT const char *daxalloc_errmsg(void)
 {
-	return daxalloc_err.msg;
+	return dx_err.msg;
 }
 
 /* daxalloc_strerror -- describe an errno, thread-safe (see daxalloc.h) */
@@ -99,22 +102,36 @@ static const char *daxalloc_program_name(void)
 /* daxalloc_connect -- connect to daxallocd and say Hello (see daxalloc.h) */
 DAXALLOC_EXPORT int daxalloc_connect(const char *path, struct daxalloc **dxp)
 {
+	/*
+	 * The daemon keeps our leases and pins across its restarts, so the
+	 * session reconnects; lease breaks must not be dropped while the
+	 * application is busy, so the queue is large.
+	 */
+	static const struct session_opts opts = {
+		.capabilities = DAXALLOC__CAPABILITY__CAP_LEASE_BREAK |
+				DAXALLOC__CAPABILITY__CAP_PIN_BATCH,
+		.reconnect = true,
+		.events_max = DX_EVENTS_MAX,
+	};
 	struct daxalloc *dx;
 	int r;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!dxp)
-		return daxalloc_fail(-EINVAL, "no place for the connection");
+		return dx_fail(-EINVAL, "no place for the connection");
 	if (!path)
 		path = getenv(DAXALLOC_SOCKET_ENV);
 	if (!path || !*path)
 		path = DAXALLOC_DEFAULT_SOCKET;
 	dx = calloc(1, sizeof(*dx));
 	if (!dx)
-		return daxalloc_fail(-ENOMEM, "out of memory");
-	r = session_open(path, daxalloc_program_name(), &dx->session,
-			 &daxalloc_err);
+		return dx_fail(-ENOMEM, "out of memory");
+	pthread_mutex_init(&dx->lock, NULL);
+	LIST_INIT(&dx->extents);
+	r = session_open_opts(path, daxalloc_program_name(), &opts,
+			      &dx->session, &dx_err);
 	if (r < 0) {
+		pthread_mutex_destroy(&dx->lock);
 		free(dx);
 		return r;
 	}
@@ -128,83 +145,135 @@ DAXALLOC_EXPORT void daxalloc_disconnect(struct daxalloc *dx)
 	if (!dx)
 		return;
 	session_close(dx->session);
+	dx_breaks_free(dx);
+	pintab_fini(&dx->pins);
+	pthread_mutex_destroy(&dx->lock);
 	free(dx);
 }
 
 /* daxalloc_server_version -- the daemon's release (see daxalloc.h) */
 DAXALLOC_EXPORT const char *daxalloc_server_version(const struct daxalloc *dx)
 {
-	return dx->session->server_version;
+	const char *v;
+
+	/* A reconnect may replace it; the old string stays valid. */
+	pthread_mutex_lock(&dx->session->lock);
+	v = dx->session->server_version;
+	pthread_mutex_unlock(&dx->session->lock);
+	return v;
 }
 
 /* daxalloc_protocol_version -- the negotiated protocol version (see daxalloc.h) */
 DAXALLOC_EXPORT uint32_t daxalloc_protocol_version(const struct daxalloc *dx)
 {
-	return dx->session->version;
+	uint32_t v;
+
+	pthread_mutex_lock(&dx->session->lock);
+	v = dx->session->version;
+	pthread_mutex_unlock(&dx->session->lock);
+	return v;
 }
 
 /* daxalloc_session_id -- the daemon's number for this connection (see daxalloc.h) */
 DAXALLOC_EXPORT uint64_t daxalloc_session_id(const struct daxalloc *dx)
 {
-	return dx->session->session_id;
+	uint64_t v;
+
+	pthread_mutex_lock(&dx->session->lock);
+	v = dx->session->session_id;
+	pthread_mutex_unlock(&dx->session->lock);
+	return v;
 }
 
 /* daxalloc_unit -- the pool's allocation unit (see daxalloc.h) */
 DAXALLOC_EXPORT uint64_t daxalloc_unit(const struct daxalloc *dx)
 {
-	return dx->session->unit;
+	uint64_t v;
+
+	pthread_mutex_lock(&dx->session->lock);
+	v = dx->session->unit;
+	pthread_mutex_unlock(&dx->session->lock);
+	return v;
 }
 
 /* daxalloc_check_name -- a name the daemon could hold, else -errno */
 static int daxalloc_check_name(const char *name)
 {
 	if (!name || !*name)
-		return daxalloc_fail(-EINVAL,
-				     "an extent name must not be empty");
+		return dx_fail(-EINVAL, "an extent name must not be empty");
 	if (strlen(name) > DAXALLOC_NAME_MAX)
-		return daxalloc_fail(-ENAMETOOLONG,
-				     "extent name longer than %d bytes",
-				     DAXALLOC_NAME_MAX);
+		return dx_fail(-ENAMETOOLONG,
+			       "extent name longer than %d bytes",
+			       DAXALLOC_NAME_MAX);
 	return 0;
 }
 
-/* daxalloc_call -- one request; fd (if not NULL) receives at most one fd */
-static int daxalloc_call(struct daxalloc *dx, Daxalloc__Envelope *req,
-			 Daxalloc__Envelope **resp, int *fd)
+/*
+ * dx_call -- one request; fd (if not NULL) receives at most one fd
+ *
+ * With DX_IDEMPOTENT, a request whose connection broke while it was in
+ * flight (-ECONNRESET) is sent once more after reconnecting; *retried (if
+ * not NULL) tells the caller, which may have to read -ENOENT as "the
+ * first one was applied".
+ */
+int dx_call(struct daxalloc *dx, Daxalloc__Envelope *req,
+	    Daxalloc__Envelope **resp, int *fd, unsigned int flags,
+	    bool *retried)
 {
 	unsigned int n = 0;
 	int fds[1] = { -1 };
 	int r;
 
-	r = session_call(dx->session, req, resp, fds, fd ? 1 : 0, &n,
-			 &daxalloc_err);
+	if (retried)
+		*retried = false;
+	r = session_call(dx->session, req, resp, fds, fd ? 1 : 0, &n, &dx_err);
+	if (r == -ECONNRESET && (flags & DX_IDEMPOTENT)) {
+		if (retried)
+			*retried = true;
+		r = session_call(dx->session, req, resp, fds, fd ? 1 : 0, &n,
+				 &dx_err);
+	}
 	if (fd)
 		*fd = r == 0 && n ? fds[0] : -1;
 	return r;
 }
 
-/* daxalloc_call_simple -- a request whose reply has no body to look at */
-static int daxalloc_call_simple(struct daxalloc *dx, Daxalloc__Envelope *req)
+/* dx_call_simple -- a request whose reply has no body to look at */
+int dx_call_simple(struct daxalloc *dx, Daxalloc__Envelope *req,
+		   unsigned int flags, bool *retried)
 {
 	Daxalloc__Envelope *resp;
 	int r;
 
-	r = daxalloc_call(dx, req, &resp, NULL);
+	r = dx_call(dx, req, &resp, NULL, flags, retried);
 	if (r == 0)
 		envelope_free(resp);
 	return r;
 }
 
-/* daxalloc_send_close -- Close (the extent stays) */
-static int daxalloc_send_close(struct daxalloc *dx, uint64_t id)
+/*
+ * daxalloc_send_close -- Close (the extent stays)
+ *
+ * again: the Close may be sent a second time after a reconnect, because
+ * no other handle of this connection holds the extent (a second Close
+ * applied would release that handle's open too).
+ */
+static int daxalloc_send_close(struct daxalloc *dx, uint64_t id, bool again)
 {
+	bool retried;
+	int r;
+
 	Daxalloc__Envelope req = DAXALLOC__ENVELOPE__INIT;
 	Daxalloc__CloseRequest c = DAXALLOC__CLOSE_REQUEST__INIT;
 
 	c.extent_id = id;
 	req.body_case = DAXALLOC__ENVELOPE__BODY_CLOSE;
 	req.close = &c;
-	return daxalloc_call_simple(dx, &req);
+	r = dx_call_simple(dx, &req, again ? DX_IDEMPOTENT : 0, &retried);
+	/* The first one was applied before the connection broke. */
+	if (r == -ENOENT && retried)
+		r = 0;
+	return r;
 }
 
 /* daxalloc_send_delete -- Delete by id, or by name when name is set */
@@ -223,7 +292,7 @@ static int daxalloc_send_delete(struct daxalloc *dx, uint64_t id,
 	}
 	req.body_case = DAXALLOC__ENVELOPE__BODY_DELETE;
 	req.delete_ = &d;
-	return daxalloc_call_simple(dx, &req);
+	return dx_call_simple(dx, &req, 0, NULL);
 }
 
 /*
@@ -235,12 +304,12 @@ static int daxalloc_send_delete(struct daxalloc *dx, uint64_t id,
  */
 static void daxalloc_give_back(struct daxalloc *dx, uint64_t id, bool delete)
 {
-	struct session_err first = daxalloc_err;
+	struct session_err first = dx_err;
 	size_t len = strlen(first.msg);
 	int r;
 
 	r = delete ? daxalloc_send_delete(dx, id, NULL) :
-		     daxalloc_send_close(dx, id);
+		     daxalloc_send_close(dx, id, false);
 	if (r == 0)
 		snprintf(first.msg + len, sizeof(first.msg) - len,
 			 " (extent %llu %s again)", (unsigned long long)id,
@@ -249,8 +318,8 @@ static void daxalloc_give_back(struct daxalloc *dx, uint64_t id, bool delete)
 		snprintf(first.msg + len, sizeof(first.msg) - len,
 			 " (and extent %llu could not be %s: %.100s)",
 			 (unsigned long long)id, delete ? "deleted" : "closed",
-			 daxalloc_err.msg);
-	daxalloc_err = first;
+			 dx_err.msg);
+	dx_err = first;
 }
 
 /*
@@ -263,8 +332,8 @@ daxalloc_reply_extent(const Daxalloc__Envelope *resp, const char *what)
 {
 	if (resp->body_case != DAXALLOC__ENVELOPE__BODY_EXTENT_REPLY ||
 	    !resp->extent_reply->extent) {
-		daxalloc_fail(-EPROTO, "daxallocd answered %s with %s", what,
-			      envelope_type_name(resp->body_case));
+		dx_fail(-EPROTO, "daxallocd answered %s with %s", what,
+			envelope_type_name(resp->body_case));
 		return NULL;
 	}
 	return resp->extent_reply->extent;
@@ -279,13 +348,13 @@ daxalloc_reply_extent(const Daxalloc__Envelope *resp, const char *what)
 static int daxalloc_check_extent(const struct daxalloc *dx,
 				 const Daxalloc__Extent *x, const char *what)
 {
-	uint64_t unit = dx->session->unit;
+	uint64_t unit = daxalloc_unit(dx);
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 
 	if (!x->length || x->offset > (uint64_t)INT64_MAX - x->length ||
 	    x->offset % page || x->length % page ||
 	    (unit && (x->offset % unit || x->length % unit)))
-		return daxalloc_fail(
+		return dx_fail(
 			-EPROTO,
 			"daxallocd answered %s with extent %llu at %#llx+%#llx, not whole units of %#llx",
 			what, (unsigned long long)x->id,
@@ -293,7 +362,7 @@ static int daxalloc_check_extent(const struct daxalloc *dx,
 			(unsigned long long)x->length,
 			(unsigned long long)unit);
 	if (strlen(x->name) > DAXALLOC_NAME_MAX)
-		return daxalloc_fail(
+		return dx_fail(
 			-EPROTO,
 			"daxallocd answered %s with a name longer than %d bytes",
 			what, DAXALLOC_NAME_MAX);
@@ -303,7 +372,7 @@ static int daxalloc_check_extent(const struct daxalloc *dx,
 /* daxalloc_map_align -- the address alignment for mappings: min(unit, 1 GiB) */
 static uint64_t daxalloc_map_align(const struct daxalloc *dx)
 {
-	uint64_t unit = dx->session->unit;
+	uint64_t unit = daxalloc_unit(dx);
 	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
 
 	if (!unit || unit & (unit - 1) || unit <= page)
@@ -320,7 +389,7 @@ static int daxalloc_dontfork(void *addr, size_t len)
 		return 0;
 	r = -errno;
 	munmap(addr, len);
-	return daxalloc_fail(r, "madvise(MADV_DONTFORK): %s", strerror(-r));
+	return dx_fail(r, "madvise(MADV_DONTFORK): %s", strerror(-r));
 }
 
 /*
@@ -343,9 +412,8 @@ static int daxalloc_map(const struct daxalloc *dx, int fd, uint64_t offset,
 	int r;
 
 	if (length > SIZE_MAX - align)
-		return daxalloc_fail(-ENOMEM,
-				     "extent of %llu bytes too large to map",
-				     (unsigned long long)length);
+		return dx_fail(-ENOMEM, "extent of %llu bytes too large to map",
+			       (unsigned long long)length);
 	len = (size_t)length;
 	if (align > page) {
 		void *res;
@@ -354,7 +422,7 @@ static int daxalloc_map(const struct daxalloc *dx, int fd, uint64_t offset,
 		res = mmap(NULL, rlen, PROT_NONE,
 			   MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
 		if (res == MAP_FAILED)
-			return daxalloc_fail(
+			return dx_fail(
 				-errno,
 				"cannot reserve %zu bytes of address space: %s",
 				rlen, strerror(errno));
@@ -379,11 +447,10 @@ static int daxalloc_map(const struct daxalloc *dx, int fd, uint64_t offset,
 			goto err_map;
 		}
 	}
-	if (dx->session->unit >= DAXALLOC_HUGE_UNIT && (uintptr_t)p % align) {
+	if (daxalloc_unit(dx) >= DAXALLOC_HUGE_UNIT && (uintptr_t)p % align) {
 		munmap(p, len);
-		return daxalloc_fail(-EFAULT,
-				     "mapping at %p is not aligned to %#llx", p,
-				     (unsigned long long)align);
+		return dx_fail(-EFAULT, "mapping at %p is not aligned to %#llx",
+			       p, (unsigned long long)align);
 	}
 	r = daxalloc_dontfork(p, len);
 	if (r < 0)
@@ -392,10 +459,9 @@ static int daxalloc_map(const struct daxalloc *dx, int fd, uint64_t offset,
 	return 0;
 
 err_map:
-	return daxalloc_fail(r,
-			     "cannot map %llu bytes at device offset %#llx: %s",
-			     (unsigned long long)length,
-			     (unsigned long long)offset, strerror(-r));
+	return dx_fail(r, "cannot map %llu bytes at device offset %#llx: %s",
+		       (unsigned long long)length, (unsigned long long)offset,
+		       strerror(-r));
 }
 
 /*
@@ -440,7 +506,7 @@ static int daxalloc_extent_new(struct daxalloc *dx, const Daxalloc__Extent *x,
 		flags |= DAXALLOC_KEEP_FD;
 	ext = calloc(1, sizeof(*ext));
 	if (!ext) {
-		r = daxalloc_fail(-ENOMEM, "out of memory");
+		r = dx_fail(-ENOMEM, "out of memory");
 		goto err_close;
 	}
 	ext->dx = dx;
@@ -459,6 +525,10 @@ static int daxalloc_extent_new(struct daxalloc *dx, const Daxalloc__Extent *x,
 		ext->fd = fd;
 	else
 		close(fd);
+	/* Listed: lease breaks and revokes find their handles here. */
+	pthread_mutex_lock(&dx->lock);
+	LIST_INSERT_HEAD(&dx->extents, ext, entry);
+	pthread_mutex_unlock(&dx->lock);
 	*out = ext;
 	return 0;
 
@@ -493,7 +563,7 @@ static int daxalloc_grant(struct daxalloc *dx, Daxalloc__Envelope *resp, int fd,
 	delete = anon_ours && !x->name[0];
 	r = daxalloc_check_extent(dx, x, what);
 	if (r == 0 && fd < 0)
-		r = daxalloc_fail(
+		r = dx_fail(
 			-EPROTO,
 			"daxallocd sent no device descriptor with the %s reply",
 			what);
@@ -524,25 +594,23 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc *dx, const char *name,
 	Daxalloc__AllocRequest a = DAXALLOC__ALLOC_REQUEST__INIT;
 	int fd, r;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!dx || !out)
-		return daxalloc_fail(
-			-EINVAL, "no connection or no place for the handle");
+		return dx_fail(-EINVAL,
+			       "no connection or no place for the handle");
 	*out = NULL;
 	if (flags & ~(DAXALLOC_KEEP_FD | DAXALLOC_NO_MAP))
-		return daxalloc_fail(
-			-EINVAL, "flags %#x: alloc takes KEEP_FD and NO_MAP",
-			flags);
+		return dx_fail(-EINVAL,
+			       "flags %#x: alloc takes KEEP_FD and NO_MAP",
+			       flags);
 	if (!size)
-		return daxalloc_fail(-EINVAL, "size 0");
+		return dx_fail(-EINVAL, "size 0");
 	if (align & (align - 1))
-		return daxalloc_fail(-EINVAL,
-				     "alignment %#llx is not a power of two",
-				     (unsigned long long)align);
+		return dx_fail(-EINVAL, "alignment %#llx is not a power of two",
+			       (unsigned long long)align);
 	/* Permission bits only: set-id and sticky bits mean nothing here. */
 	if (mode & ~0777u)
-		return daxalloc_fail(-EINVAL, "mode %#o has bits beyond 0777",
-				     mode);
+		return dx_fail(-EINVAL, "mode %#o has bits beyond 0777", mode);
 	if (name) {
 		r = daxalloc_check_name(name);
 		if (r < 0)
@@ -554,7 +622,7 @@ DAXALLOC_EXPORT int daxalloc_alloc(struct daxalloc *dx, const char *name,
 	a.mode = mode;
 	req.body_case = DAXALLOC__ENVELOPE__BODY_ALLOC;
 	req.alloc = &a;
-	r = daxalloc_call(dx, &req, &resp, &fd);
+	r = dx_call(dx, &req, &resp, &fd, 0, NULL);
 	if (r < 0)
 		return r;
 	return daxalloc_grant(dx, resp, fd, flags, true, "Alloc", out);
@@ -568,12 +636,12 @@ static int daxalloc_open_req(struct daxalloc *dx, Daxalloc__OpenRequest *o,
 	int fd, r;
 
 	if (flags & ~DAXALLOC_OPEN_FLAGS)
-		return daxalloc_fail(-EINVAL, "unknown flags %#x",
-				     flags & ~DAXALLOC_OPEN_FLAGS);
+		return dx_fail(-EINVAL, "unknown flags %#x",
+			       flags & ~DAXALLOC_OPEN_FLAGS);
 	o->read_only = !!(flags & DAXALLOC_RDONLY);
 	req.body_case = DAXALLOC__ENVELOPE__BODY_OPEN;
 	req.open = o;
-	r = daxalloc_call(dx, &req, &resp, &fd);
+	r = dx_call(dx, &req, &resp, &fd, 0, NULL);
 	if (r < 0)
 		return r;
 	return daxalloc_grant(dx, resp, fd, flags, false, "Open", out);
@@ -587,10 +655,10 @@ DAXALLOC_EXPORT int daxalloc_open(struct daxalloc *dx, const char *name,
 	Daxalloc__OpenRequest o = DAXALLOC__OPEN_REQUEST__INIT;
 	int r;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!dx || !out)
-		return daxalloc_fail(
-			-EINVAL, "no connection or no place for the handle");
+		return dx_fail(-EINVAL,
+			       "no connection or no place for the handle");
 	*out = NULL;
 	r = daxalloc_check_name(name);
 	if (r < 0)
@@ -607,40 +675,117 @@ DAXALLOC_EXPORT int daxalloc_open_id(struct daxalloc *dx, uint64_t id,
 {
 	Daxalloc__OpenRequest o = DAXALLOC__OPEN_REQUEST__INIT;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!dx || !out)
-		return daxalloc_fail(
-			-EINVAL, "no connection or no place for the handle");
+		return dx_fail(-EINVAL,
+			       "no connection or no place for the handle");
 	*out = NULL;
 	o.key_case = DAXALLOC__OPEN_REQUEST__KEY_EXTENT_ID;
 	o.extent_id = id;
 	return daxalloc_open_req(dx, &o, flags, out);
 }
 
-/* daxalloc_extent_release -- unmap, close a kept fd, free the handle */
-static void daxalloc_extent_release(struct daxalloc_extent *ext)
+/*
+ * daxalloc_extent_release -- unlist, unmap, close a kept fd, free the handle
+ *
+ * Returns whether another handle of this connection has the same extent
+ * open.
+ */
+static bool daxalloc_extent_release(struct daxalloc_extent *ext)
 {
+	struct daxalloc *dx = ext->dx;
+	struct daxalloc_extent *e;
+	bool shared = false;
+
+	pthread_mutex_lock(&dx->lock);
+	LIST_REMOVE(ext, entry);
+	LIST_FOREACH(e, &dx->extents, entry)
+		if (e->id == ext->id && !e->dead)
+			shared = true;
 	if (ext->addr)
 		munmap(ext->addr, (size_t)ext->length);
+	pthread_mutex_unlock(&dx->lock);
 	if (ext->fd >= 0)
 		close(ext->fd);
 	free(ext);
+	return shared;
+}
+
+/*
+ * dx_extent_cut -- the extent now ends at length: unmap what lies beyond
+ *
+ * dx->lock held.  A lease break (truncate) took the tail away.
+ */
+void dx_extent_cut(struct daxalloc_extent *ext, uint64_t length)
+{
+	uint64_t page = (uint64_t)sysconf(_SC_PAGESIZE);
+
+	/* Rounded down: a partly broken page goes too. */
+	length -= length % page;
+	if (ext->dead || ext->length <= length)
+		return;
+	if (ext->addr)
+		munmap((char *)ext->addr + length,
+		       (size_t)(ext->length - length));
+	ext->length = length;
+}
+
+/*
+ * dx_extent_kill -- the extent is gone for this process: unmap all of it
+ *
+ * dx->lock held.  The handle stays until daxalloc_close(); every other
+ * call on it fails with -ESTALE.  A kept fd stays open too: the
+ * application may still use its number, and closing it under it could
+ * let the number be reused by something else.
+ */
+void dx_extent_kill(struct daxalloc_extent *ext)
+{
+	if (ext->addr)
+		munmap(ext->addr, (size_t)ext->length);
+	ext->addr = NULL;
+	ext->length = 0;
+	ext->dead = true;
+}
+
+/* daxalloc_stale -- the error of a call on a dead handle */
+static int daxalloc_stale(const struct daxalloc_extent *ext)
+{
+	return dx_fail(
+		-ESTALE,
+		"extent %llu is gone for this process (deleted, or its lease revoked): only daxalloc_close() is left",
+		(unsigned long long)ext->id);
+}
+
+/* daxalloc_is_dead -- has a lease break or revoke ended the handle? */
+static bool daxalloc_is_dead(struct daxalloc_extent *ext)
+{
+	bool dead;
+
+	pthread_mutex_lock(&ext->dx->lock);
+	dead = ext->dead;
+	pthread_mutex_unlock(&ext->dx->lock);
+	return dead;
 }
 
 /* daxalloc_close -- unmap, Close, free the handle (see daxalloc.h) */
 DAXALLOC_EXPORT int daxalloc_close(struct daxalloc_extent *ext)
 {
 	struct daxalloc *dx;
+	bool dead, shared;
 	uint64_t id;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!ext)
-		return daxalloc_fail(-EINVAL, "no extent handle");
+		return dx_fail(-EINVAL, "no extent handle");
 	dx = ext->dx;
 	id = ext->id;
+	dead = daxalloc_is_dead(ext);
 	/* Unmapped before the daemon hears of it: the lease covers our access. */
-	daxalloc_extent_release(ext);
-	return daxalloc_send_close(dx, id);
+	shared = daxalloc_extent_release(ext);
+	/* The daemon ended the lease itself (delete, revoke). */
+	if (dead)
+		return 0;
+	return daxalloc_send_close(dx, id, !shared);
 }
 
 /* daxalloc_delete -- unmap, Delete, free the handle (see daxalloc.h) */
@@ -648,13 +793,18 @@ DAXALLOC_EXPORT int daxalloc_delete(struct daxalloc_extent *ext)
 {
 	struct daxalloc *dx;
 	uint64_t id;
+	int r = 0;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!ext)
-		return daxalloc_fail(-EINVAL, "no extent handle");
+		return dx_fail(-EINVAL, "no extent handle");
 	dx = ext->dx;
 	id = ext->id;
+	if (daxalloc_is_dead(ext))
+		r = daxalloc_stale(ext);
 	daxalloc_extent_release(ext);
+	if (r < 0)
+		return r;
 	return daxalloc_send_delete(dx, id, NULL);
 }
 
@@ -663,9 +813,9 @@ DAXALLOC_EXPORT int daxalloc_delete_name(struct daxalloc *dx, const char *name)
 {
 	int r;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!dx)
-		return daxalloc_fail(-EINVAL, "no connection");
+		return dx_fail(-EINVAL, "no connection");
 	r = daxalloc_check_name(name);
 	if (r < 0)
 		return r;
@@ -687,7 +837,7 @@ static int daxalloc_truncate_map(struct daxalloc_extent *ext, int fd,
 	if (!ext->addr)
 		return 0;
 	if (fd < 0)
-		return daxalloc_fail(
+		return dx_fail(
 			-EPROTO,
 			"daxallocd grew extent %llu but sent no device descriptor",
 			(unsigned long long)ext->id);
@@ -714,47 +864,46 @@ DAXALLOC_EXPORT int daxalloc_truncate(struct daxalloc_extent *ext,
 	bool shrunk;
 	int fd, r;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!ext)
-		return daxalloc_fail(-EINVAL, "no extent handle");
+		return dx_fail(-EINVAL, "no extent handle");
+	if (daxalloc_is_dead(ext))
+		return daxalloc_stale(ext);
 	if (!size)
-		return daxalloc_fail(-EINVAL,
-				     "size 0: delete the extent instead");
+		return dx_fail(-EINVAL, "size 0: delete the extent instead");
 	if (ext->flags & DAXALLOC_RDONLY)
-		return daxalloc_fail(-EBADF, "extent %llu is open read-only",
-				     (unsigned long long)ext->id);
-	unit = ext->dx->session->unit;
+		return dx_fail(-EBADF, "extent %llu is open read-only",
+			       (unsigned long long)ext->id);
+	unit = daxalloc_unit(ext->dx);
 	want = size;
 	if (unit) {
 		if (size > UINT64_MAX - (unit - 1))
-			return daxalloc_fail(-EINVAL, "size %llu too large",
-					     (unsigned long long)size);
+			return dx_fail(-EINVAL, "size %llu too large",
+				       (unsigned long long)size);
 		want = (size + unit - 1) / unit * unit;
 	}
 	/*
 	 * Shrinking: this process lets go of the tail before the daemon frees
 	 * it, so that no range is free while we can still touch it.
 	 */
+	pthread_mutex_lock(&ext->dx->lock);
 	shrunk = ext->addr && want < ext->length;
 	if (shrunk) {
 		munmap((char *)ext->addr + want, (size_t)(ext->length - want));
 		ext->length = want;
 	}
+	pthread_mutex_unlock(&ext->dx->lock);
 
 	t.extent_id = ext->id;
 	t.size = size;
 	req.body_case = DAXALLOC__ENVELOPE__BODY_TRUNCATE;
 	req.truncate = &t;
-	r = daxalloc_call(ext->dx, &req, &resp, &fd);
+	r = dx_call(ext->dx, &req, &resp, &fd, 0, NULL);
 	if (r < 0) {
-		if (shrunk) {
-			size_t len = strlen(daxalloc_err.msg);
-
-			snprintf(daxalloc_err.msg + len,
-				 sizeof(daxalloc_err.msg) - len,
-				 " (the tail beyond %llu bytes stays unmapped)",
-				 (unsigned long long)want);
-		}
+		if (shrunk)
+			dx_append_err(
+				" (the tail beyond %llu bytes stays unmapped)",
+				(unsigned long long)want);
 		return r;
 	}
 	x = daxalloc_reply_extent(resp, "Truncate");
@@ -766,7 +915,7 @@ DAXALLOC_EXPORT int daxalloc_truncate(struct daxalloc_extent *ext,
 	if (r < 0)
 		goto out;
 	if (x->id != ext->id || x->offset != ext->offset) {
-		r = daxalloc_fail(
+		r = dx_fail(
 			-EPROTO,
 			"daxallocd answered Truncate of extent %llu at %#llx with extent %llu at %#llx",
 			(unsigned long long)ext->id,
@@ -775,19 +924,20 @@ DAXALLOC_EXPORT int daxalloc_truncate(struct daxalloc_extent *ext,
 			(unsigned long long)x->offset);
 		goto out;
 	}
-	if (x->length < ext->length) {
+	/* A lease break may have changed the mapping meanwhile. */
+	pthread_mutex_lock(&ext->dx->lock);
+	if (ext->dead) {
+		r = daxalloc_stale(ext);
+	} else if (x->length < ext->length) {
 		/* The daemon rounded differently: follow it. */
-		if (ext->addr)
-			munmap((char *)ext->addr + x->length,
-			       (size_t)(ext->length - x->length));
-		ext->length = x->length;
+		dx_extent_cut(ext, x->length);
 	} else if (x->length > ext->length) {
 		r = daxalloc_truncate_map(ext, fd >= 0 ? fd : ext->fd,
 					  x->length);
-		if (r < 0)
-			goto out;
-		ext->length = x->length;
+		if (r == 0)
+			ext->length = x->length;
 	}
+	pthread_mutex_unlock(&ext->dx->lock);
 out:
 	/* A kept descriptor stays the one from the open; this one goes. */
 	if (fd >= 0)
@@ -799,14 +949,31 @@ out:
 /* daxalloc_extent_addr -- where the extent is mapped (see daxalloc.h) */
 DAXALLOC_EXPORT void *daxalloc_extent_addr(const struct daxalloc_extent *ext)
 {
-	return ext->addr;
+	void *addr;
+
+	/* The event handler may change it from another thread. */
+	pthread_mutex_lock(&ext->dx->lock);
+	addr = ext->addr;
+	pthread_mutex_unlock(&ext->dx->lock);
+	return addr;
 }
 
 /* daxalloc_extent_length -- the handle's length (see daxalloc.h) */
 DAXALLOC_EXPORT uint64_t
 daxalloc_extent_length(const struct daxalloc_extent *ext)
 {
-	return ext->length;
+	uint64_t length;
+
+	pthread_mutex_lock(&ext->dx->lock);
+	length = ext->length;
+	pthread_mutex_unlock(&ext->dx->lock);
+	return length;
+}
+
+/* daxalloc_extent_dead -- was the extent taken away? (see daxalloc.h) */
+DAXALLOC_EXPORT int daxalloc_extent_dead(const struct daxalloc_extent *ext)
+{
+	return daxalloc_is_dead((struct daxalloc_extent *)ext);
 }
 
 /* daxalloc_extent_id -- the extent's id (see daxalloc.h) */
@@ -854,7 +1021,7 @@ static int daxalloc_stat_req(struct daxalloc *dx, Daxalloc__StatRequest *s,
 
 	req.body_case = DAXALLOC__ENVELOPE__BODY_STAT;
 	req.stat = s;
-	r = daxalloc_call(dx, &req, &resp, NULL);
+	r = dx_call(dx, &req, &resp, NULL, DX_IDEMPOTENT, NULL);
 	if (r < 0)
 		return r;
 	x = daxalloc_reply_extent(resp, "Stat");
@@ -872,10 +1039,10 @@ DAXALLOC_EXPORT int daxalloc_stat(struct daxalloc *dx, const char *name,
 	Daxalloc__StatRequest s = DAXALLOC__STAT_REQUEST__INIT;
 	int r;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!dx || !info)
-		return daxalloc_fail(
-			-EINVAL, "no connection or no place for the answer");
+		return dx_fail(-EINVAL,
+			       "no connection or no place for the answer");
 	r = daxalloc_check_name(name);
 	if (r < 0)
 		return r;
@@ -890,10 +1057,10 @@ DAXALLOC_EXPORT int daxalloc_stat_id(struct daxalloc *dx, uint64_t id,
 {
 	Daxalloc__StatRequest s = DAXALLOC__STAT_REQUEST__INIT;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!dx || !info)
-		return daxalloc_fail(
-			-EINVAL, "no connection or no place for the answer");
+		return dx_fail(-EINVAL,
+			       "no connection or no place for the answer");
 	s.key_case = DAXALLOC__STAT_REQUEST__KEY_EXTENT_ID;
 	s.extent_id = id;
 	return daxalloc_stat_req(dx, &s, info);
@@ -916,24 +1083,23 @@ DAXALLOC_EXPORT int daxalloc_list(struct daxalloc *dx, unsigned int flags,
 	size_t i;
 	int r;
 
-	daxalloc_clear_err();
+	dx_clear_err();
 	if (!dx || !fn)
-		return daxalloc_fail(-EINVAL, "no connection or no callback");
+		return dx_fail(-EINVAL, "no connection or no callback");
 	if (flags & ~DAXALLOC_LIST_OPENABLE)
-		return daxalloc_fail(-EINVAL, "unknown flags %#x",
-				     flags & ~DAXALLOC_LIST_OPENABLE);
+		return dx_fail(-EINVAL, "unknown flags %#x",
+			       flags & ~DAXALLOC_LIST_OPENABLE);
 	l.openable = !!(flags & DAXALLOC_LIST_OPENABLE);
 	for (;;) {
 		l.cursor = cursor;
 		req.body_case = DAXALLOC__ENVELOPE__BODY_LIST;
 		req.list = &l;
-		r = daxalloc_call(dx, &req, &resp, NULL);
+		r = dx_call(dx, &req, &resp, NULL, DX_IDEMPOTENT, NULL);
 		if (r < 0)
 			return r;
 		if (resp->body_case != DAXALLOC__ENVELOPE__BODY_LIST_REPLY) {
-			r = daxalloc_fail(-EPROTO,
-					  "daxallocd answered List with %s",
-					  envelope_type_name(resp->body_case));
+			r = dx_fail(-EPROTO, "daxallocd answered List with %s",
+				    envelope_type_name(resp->body_case));
 			goto out_free;
 		}
 		lr = resp->list_reply;
@@ -951,7 +1117,7 @@ DAXALLOC_EXPORT int daxalloc_list(struct daxalloc *dx, unsigned int flags,
 			goto out_free;
 		}
 		if (lr->next_cursor <= cursor) {
-			r = daxalloc_fail(
+			r = dx_fail(
 				-EPROTO,
 				"daxallocd's List cursor went from %llu to %llu",
 				(unsigned long long)cursor,
