@@ -419,9 +419,10 @@ static int agent_stop(struct agent *a, int sig)
 		kill(a->pid, sig);
 	else if (write(a->cmd, "quit\n", 5) != 5)
 		kill(a->pid, SIGKILL);
+	/* Closed after the exit: an event it reports on the way must not fail. */
+	waitpid(a->pid, &st, 0);
 	close(a->cmd);
 	close(a->rep);
-	waitpid(a->pid, &st, 0);
 	a->pid = 0;
 	return st;
 }
@@ -705,6 +706,7 @@ static void test_daemon_killed(void)
 	CU_ASSERT_EQUAL(daxalloc_truncate(ext, 2 * unit), 0);
 	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), 2 * unit);
 	CU_ASSERT(agent_event(&a, "event break", rep, sizeof(rep), 5000));
+	CU_ASSERT_EQUAL(daxalloc_close(ext), 0);
 	daxalloc_disconnect(dx);
 
 	CU_ASSERT_EQUAL(harness_stop(&main_h, SIGKILL, &st), 0);
