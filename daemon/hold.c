@@ -748,6 +748,7 @@ int hold_unpin(struct server *srv, struct proc *p, const uint64_t *ids,
 	struct hold *h = hold_of(srv);
 	struct hold_pin *pin;
 	size_t i;
+	int r;
 
 	if (!n) {
 		snprintf(why, HOLD_WHY_MAX, "no pin to release");
@@ -758,27 +759,29 @@ int hold_unpin(struct server *srv, struct proc *p, const uint64_t *ids,
 		if (!pin) {
 			snprintf(why, HOLD_WHY_MAX, "pin %zu: no pin %llu", i,
 				 (unsigned long long)ids[i]);
-			return -ENOENT;
+			r = -ENOENT;
+			goto unmark;
 		}
 		if (pin->proc != p) {
 			snprintf(why, HOLD_WHY_MAX,
 				 "pin %zu: pin %llu belongs to another process",
 				 i, (unsigned long long)ids[i]);
-			return -EPERM;
+			r = -EPERM;
+			goto unmark;
 		}
 		if (pin->rec.flags & FMT_HOLD_REVOKED) {
 			snprintf(why, HOLD_WHY_MAX,
 				 "pin %zu: pin %llu was revoked; it ends when the process exits",
 				 i, (unsigned long long)ids[i]);
-			return -EPERM;
+			r = -EPERM;
+			goto unmark;
 		}
 		/* A duplicate would be released twice: mark as we go. */
 		if (pin->nq & 0x80000000u) {
 			snprintf(why, HOLD_WHY_MAX, "pin %llu is listed twice",
 				 (unsigned long long)ids[i]);
-			while (i--)
-				((struct hold_pin *)idmap_get(&h->pins, ids[i]))->nq &= ~0x80000000u;
-			return -EINVAL;
+			r = -EINVAL;
+			goto unmark;
 		}
 		pin->nq |= 0x80000000u;
 	}
@@ -788,6 +791,11 @@ int hold_unpin(struct server *srv, struct proc *p, const uint64_t *ids,
 		hold_pin_end(srv, pin);
 	}
 	return 0;
+unmark:
+	/* Refused: the pins marked so far are untouched, marks included. */
+	while (i--)
+		((struct hold_pin *)idmap_get(&h->pins, ids[i]))->nq &= ~0x80000000u;
+	return r;
 }
 
 /*
