@@ -87,7 +87,9 @@ struct fmt_state {
 	uint64_t extent_hwm;	 /* slots at or above it were never used */
 	uint8_t hold_boot[16];	 /* boot id of the processes in the lease and
 				    pin tables; all zero: none yet */
-	uint8_t reserved[28];
+	uint64_t hold_epoch;	 /* daemon starts since format: the high bits
+				    of pin, lease and break ids */
+	uint8_t reserved[20];
 	uint32_t checksum; /* crc32 of the bytes before it */
 };
 static_assert(sizeof(struct fmt_state) == FMT_LINE, "state is one line");

@@ -22,6 +22,9 @@
 #include "quarantine.h"
 #include "server.h"
 
+/* Ids of one daemon run: its start count above these bits, a counter below. */
+#define HOLD_EPOCH_SHIFT 40
+
 /* Journal bytes of one lease-table record change. */
 #define HOLD_JBYTES (sizeof(struct fmt_jentry) + sizeof(struct fmt_hold))
 
@@ -853,11 +856,12 @@ void hold_leave_prepare(struct server *srv, struct extent *e, uint64_t off,
 		if (hold_overlaps(pin->rec.offset, pin->rec.length, off, len))
 			out->held = true;
 	LIST_FOREACH(l, &e->leases, ext_entry) {
-		nrec++; /* a break, or the lease's end */
+		/* Its break, the break again if revoked, the lease's end. */
+		nrec += 3;
 		if (l->proc != caller)
 			out->held = true;
 	}
-	out->journal = nrec * 2 * HOLD_JBYTES;
+	out->journal = nrec * HOLD_JBYTES;
 }
 
 /* hold_detach -- e is about to end: take its holds off it */
@@ -1667,10 +1671,19 @@ int hold_recover(struct server *srv)
 		r = hold_recover_table(srv, true, same_boot, &kept, &dropped);
 	if (r < 0)
 		return r;
-	if (!same_boot) {
+	if (!same_boot)
 		memcpy(m->state.hold_boot, srv->boot_id, 16);
-		m->state_dirty = true;
-	}
+	/*
+	 * Ids of this run start above every id an earlier run gave out, not
+	 * only above those still on record: a client's retried Unpin or
+	 * LeaseBreakAck of an old id must not hit a new pin or break.
+	 */
+	m->state.hold_epoch++;
+	m->state_dirty = true;
+	if (h->next_pin_id < m->state.hold_epoch << HOLD_EPOCH_SHIFT)
+		h->next_pin_id = m->state.hold_epoch << HOLD_EPOCH_SHIFT;
+	if (h->next_id < m->state.hold_epoch << HOLD_EPOCH_SHIFT)
+		h->next_id = m->state.hold_epoch << HOLD_EPOCH_SHIFT;
 	for (q = TAILQ_FIRST(&srv->pool->quarantine.ranges); q; q = next) {
 		next = TAILQ_NEXT(q, entry);
 		if (!q->npins && !q->nbreaks) {

@@ -448,8 +448,12 @@ void meta_close(struct meta *m, bool clean)
  */
 int meta_begin(struct meta *m, size_t bytes)
 {
-	/* The state record is appended at commit: keep its room too. */
-	size_t need = bytes + sizeof(struct fmt_jentry) + sizeof(struct fmt_state);
+	/*
+	 * The state record is appended at commit: keep its room too, entry
+	 * head included.
+	 */
+	size_t need = bytes + 2 * sizeof(struct fmt_jentry) +
+		      sizeof(struct fmt_state);
 
 	if (need > m->txn_cap)
 		return -E2BIG;
