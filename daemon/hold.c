@@ -850,18 +850,22 @@ void hold_leave_prepare(struct server *srv, struct extent *e, uint64_t off,
 	struct hold_pin *pin;
 	size_t nrec = 0;
 
-	(void)srv;
 	out->held = false;
 	LIST_FOREACH(pin, &e->pins, ext_entry)
 		if (hold_overlaps(pin->rec.offset, pin->rec.length, off, len))
 			out->held = true;
+	out->breaks = 0;
 	LIST_FOREACH(l, &e->leases, ext_entry) {
 		/* Its break, the break again if revoked, the lease's end. */
 		nrec += 3;
-		if (l->proc != caller)
+		if (l->proc != caller) {
 			out->held = true;
+			out->breaks++;
+		}
 	}
 	out->journal = nrec * HOLD_JBYTES;
+	/* A truncate keeps the leases: its breaks need slots of their own. */
+	out->room = out->breaks <= hold_of(srv)->nlease_free;
 }
 
 /* hold_detach -- e is about to end: take its holds off it */
@@ -916,31 +920,39 @@ void hold_left(struct server *srv, struct hold_detached *d, struct qrange *q,
 		}
 	}
 	for (l = LIST_FIRST(&d->leases); l; l = nl) {
+		struct proc *holder = l->proc;
+		bool revoked = l->rec.flags & FMT_HOLD_REVOKED;
+
 		nl = LIST_NEXT(l, ext_entry);
-		if (q && l->proc != caller) {
-			b = hold_brk_new(srv, l->proc, d->extent_id, q->rec.offset,
-					 q->rec.offset - d->offset, q->rec.length,
-					 q, reason, grace);
-			if (!b) {
-				log_err("process %d: cannot record a lease break; the range stays quarantined until it exits",
-					(int)l->proc->pid);
-				/* Held by a break that can never be acked. */
-				q->nbreaks++;
-			} else if (l->rec.flags & FMT_HOLD_REVOKED) {
-				/* A revoked holder is not asked: it ends at its exit. */
-				b->rec.flags |= FMT_HOLD_REVOKED;
-				l->proc->hold.nrevoked++;
-				hold_stage_lease(srv, b->slot, &b->rec);
-			} else {
-				ev_timer_start(srv->loop, &b->timer);
-				hold_send_break(srv, b);
-			}
-		}
 		if (ended) {
+			/*
+			 * The lease ends first: its slot goes back on top of the
+			 * free stack and the break below takes it, so a delete
+			 * never needs a free slot.
+			 */
 			LIST_REMOVE(l, ext_entry);
 			l->e = NULL;
 			hold_stage_lease(srv, l->slot, NULL);
 			hold_lease_forget(srv, l);
+		}
+		if (!q || holder == caller)
+			continue;
+		b = hold_brk_new(srv, holder, d->extent_id, q->rec.offset,
+				 q->rec.offset - d->offset, q->rec.length, q,
+				 reason, grace);
+		if (!b) {
+			log_err("process %d: cannot record a lease break (out of memory); the range stays quarantined until the daemon restarts",
+				(int)holder->pid);
+			/* Held by a break that can never be acked. */
+			q->nbreaks++;
+		} else if (revoked) {
+			/* A revoked holder is not asked: it ends at its exit. */
+			b->rec.flags |= FMT_HOLD_REVOKED;
+			holder->hold.nrevoked++;
+			hold_stage_lease(srv, b->slot, &b->rec);
+		} else {
+			ev_timer_start(srv->loop, &b->timer);
+			hold_send_break(srv, b);
 		}
 	}
 	if (q)

@@ -129,6 +129,8 @@ int hold_ack(struct server *srv, struct proc *p, uint64_t break_id,
 struct hold_leave {
 	bool held;	    /* it must go to the quarantine */
 	size_t journal;	    /* journal bytes the hold records need */
+	size_t breaks;	    /* lease breaks it sends */
+	bool room;	    /* the lease table has a slot for each (truncate) */
 };
 void hold_leave_prepare(struct server *srv, struct extent *e, uint64_t off,
 			uint64_t len, const struct proc *caller,

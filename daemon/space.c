@@ -202,6 +202,12 @@ int space_truncate(struct server *srv, struct conn *c, struct extent *e,
 	if (len < old)
 		hold_leave_prepare(srv, e, e->rec.offset + len, old - len,
 				   c ? c->proc : NULL, &lv);
+	if (lv.held && !lv.room) {
+		snprintf(why, SPACE_WHY_MAX,
+			 "the lease table has no room for %zu lease breaks",
+			 lv.breaks);
+		return -ENOSPC;
+	}
 	if (lv.held) {
 		r = meta_begin(srv->pool->meta, lv.journal + 2 * sizeof(struct fmt_extent));
 		if (r == 0)
