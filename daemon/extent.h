@@ -26,8 +26,8 @@ struct extent {
 	RB_ENTRY(extent) name_entry; /* named extents only */
 	TAILQ_ENTRY(extent) owner_entry; /* anonymous: its owner's list */
 	void *owner;   /* anonymous: the owning process (proc.c), if known */
-	LIST_HEAD(, hold_lease) leases; /* processes that may map it (hold.c) */
-	LIST_HEAD(, hold_pin) pins;	/* pins taken on it (hold.c) */
+	LIST_HEAD(hold_lease_list, hold_lease) leases; /* who may map it (hold.c) */
+	LIST_HEAD(hold_pin_list, hold_pin) pins;	/* pins taken on it (hold.c) */
 	size_t vidx;   /* position in the id-ordered vector */
 	uint64_t slot; /* record slot on the device */
 	struct fmt_extent rec;

@@ -868,24 +868,38 @@ void hold_leave_prepare(struct server *srv, struct extent *e, uint64_t off,
 	out->room = out->breaks <= hold_of(srv)->nlease_free;
 }
 
-/* hold_detach -- e is about to end: take its holds off it */
-void hold_detach(struct extent *e, struct hold_detached *d)
+/* hold_move -- every lease and pin from one pair of lists to another */
+static void hold_move(struct hold_lease_list *from_l,
+		      struct hold_pin_list *from_p,
+		      struct hold_lease_list *to_l, struct hold_pin_list *to_p)
 {
 	struct hold_lease *l;
 	struct hold_pin *pin;
 
+	while ((l = LIST_FIRST(from_l))) {
+		LIST_REMOVE(l, ext_entry);
+		LIST_INSERT_HEAD(to_l, l, ext_entry);
+	}
+	while ((pin = LIST_FIRST(from_p))) {
+		LIST_REMOVE(pin, ext_entry);
+		LIST_INSERT_HEAD(to_p, pin, ext_entry);
+	}
+}
+
+/* hold_detach -- e is about to end (or change): take its holds off it */
+void hold_detach(struct extent *e, struct hold_detached *d)
+{
 	LIST_INIT(&d->leases);
 	LIST_INIT(&d->pins);
 	d->extent_id = e->rec.id;
 	d->offset = e->rec.offset;
-	while ((l = LIST_FIRST(&e->leases))) {
-		LIST_REMOVE(l, ext_entry);
-		LIST_INSERT_HEAD(&d->leases, l, ext_entry);
-	}
-	while ((pin = LIST_FIRST(&e->pins))) {
-		LIST_REMOVE(pin, ext_entry);
-		LIST_INSERT_HEAD(&d->pins, pin, ext_entry);
-	}
+	hold_move(&e->leases, &e->pins, &d->leases, &d->pins);
+}
+
+/* hold_reattach -- give e back the holds hold_detach() took off it */
+void hold_reattach(struct extent *e, struct hold_detached *d)
+{
+	hold_move(&d->leases, &d->pins, &e->leases, &e->pins);
 }
 
 /*

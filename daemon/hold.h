@@ -136,12 +136,13 @@ void hold_leave_prepare(struct server *srv, struct extent *e, uint64_t off,
 			uint64_t len, const struct proc *caller,
 			struct hold_leave *out);
 struct hold_detached {
-	LIST_HEAD(, hold_lease) leases;
-	LIST_HEAD(, hold_pin) pins;
+	struct hold_lease_list leases;
+	struct hold_pin_list pins;
 	uint64_t extent_id;
 	uint64_t offset; /* where the extent was */
 };
 void hold_detach(struct extent *e, struct hold_detached *d);
+void hold_reattach(struct extent *e, struct hold_detached *d);
 void hold_left(struct server *srv, struct hold_detached *d, struct qrange *q,
 	       const struct proc *caller, enum hold_reason reason);
 

@@ -117,6 +117,32 @@ static struct proc *proc_new(struct server *srv, pid_t pid, int pidfd,
 }
 
 /*
+ * proc_track -- watch pid through pidfd (taken over) if it is still the
+ * process that started at start
+ *
+ * Checked after the pidfd exists: the pid may have been recycled before
+ * it was opened, never after.
+ */
+static int proc_track(struct server *srv, pid_t pid, int pidfd, uint64_t start,
+		      struct proc **out)
+{
+	uint64_t again;
+	struct proc *p;
+
+	if (procid_start_time(pid, &again) < 0 || again != start) {
+		close(pidfd);
+		return -ESRCH;
+	}
+	p = proc_new(srv, pid, pidfd, start);
+	if (!p) {
+		close(pidfd);
+		return -ENOMEM;
+	}
+	*out = p;
+	return 0;
+}
+
+/*
  * proc_attach -- the process behind a new connection
  *
  * The pidfd comes from SO_PEERPIDFD where the kernel has it (it names the
@@ -128,7 +154,7 @@ static struct proc *proc_new(struct server *srv, pid_t pid, int pidfd,
 int proc_attach(struct server *srv, int sock, pid_t pid, struct proc **out)
 {
 	socklen_t len = sizeof(int);
-	uint64_t start, again;
+	uint64_t start;
 	struct proc *p;
 	int pidfd = -1, r;
 
@@ -148,15 +174,9 @@ int proc_attach(struct server *srv, int sock, pid_t pid, struct proc **out)
 		pidfd = proc_pidfd_open(pid);
 	if (pidfd < 0)
 		return pidfd;
-	if (procid_start_time(pid, &again) < 0 || again != start) {
-		close(pidfd);
-		return -ESRCH;
-	}
-	p = proc_new(srv, pid, pidfd, start);
-	if (!p) {
-		close(pidfd);
-		return -ENOMEM;
-	}
+	r = proc_track(srv, pid, pidfd, start, &p);
+	if (r < 0)
+		return r;
 	p->nconns = 1;
 	*out = p;
 	return 0;
@@ -200,7 +220,7 @@ void proc_disown(struct extent *e)
 int proc_get_live(struct server *srv, pid_t pid, uint64_t start,
 		  struct proc **out)
 {
-	uint64_t now, again;
+	uint64_t now;
 	struct proc *p;
 	int pidfd;
 
@@ -214,18 +234,7 @@ int proc_get_live(struct server *srv, pid_t pid, uint64_t start,
 	pidfd = proc_pidfd_open(pid);
 	if (pidfd < 0)
 		return -ESRCH;
-	/* Re-check: the pid may have been recycled since. */
-	if (procid_start_time(pid, &again) < 0 || again != start) {
-		close(pidfd);
-		return -ESRCH;
-	}
-	p = proc_new(srv, pid, pidfd, start);
-	if (!p) {
-		close(pidfd);
-		return -ENOMEM;
-	}
-	*out = p;
-	return 0;
+	return proc_track(srv, pid, pidfd, start, out);
 }
 
 /*

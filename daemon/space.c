@@ -76,22 +76,6 @@ static void space_charge(struct server *srv, const struct extent *e,
 		quota_charge(srv->quota, e->rec.uid, e->rec.gid, bytes, extents);
 }
 
-/* space_reattach -- give e back the holds hold_detach() took off it */
-static void space_reattach(struct extent *e, struct hold_detached *d)
-{
-	struct hold_lease *l;
-	struct hold_pin *pin;
-
-	while ((l = LIST_FIRST(&d->leases))) {
-		LIST_REMOVE(l, ext_entry);
-		LIST_INSERT_HEAD(&e->leases, l, ext_entry);
-	}
-	while ((pin = LIST_FIRST(&d->pins))) {
-		LIST_REMOVE(pin, ext_entry);
-		LIST_INSERT_HEAD(&e->pins, pin, ext_entry);
-	}
-}
-
 /*
  * space_alloc -- a new extent for the peer of c
  *
@@ -216,7 +200,7 @@ int space_truncate(struct server *srv, struct conn *c, struct extent *e,
 			/* The extent lives on: its holds go back to it after. */
 			hold_detach(e, &d);
 			hold_left(srv, &d, q, c ? c->proc : NULL, HOLD_TRUNCATE);
-			space_reattach(e, &d);
+			hold_reattach(e, &d);
 		}
 	} else {
 		r = pool_truncate(srv->pool, e->rec.id, size);
@@ -258,7 +242,7 @@ void space_free(struct server *srv, struct extent *e, struct proc *caller,
 	r = lv.held ? pool_delete_held(srv->pool, gone.rec.id, &q) :
 		      pool_delete(srv->pool, gone.rec.id);
 	if (r < 0) {
-		space_reattach(e, &d);
+		hold_reattach(e, &d);
 		if (owner)
 			proc_adopt(owner, e);
 		goto err;
