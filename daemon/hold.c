@@ -196,14 +196,18 @@ int hold_commit(struct server *srv)
 	return 0;
 }
 
-/* hold_send -- push an event to every ready connection of p */
-static void hold_send(struct server *srv, struct proc *p,
+/*
+ * hold_send -- push an event to every ready connection of p, or only to
+ * `only` when given
+ */
+static void hold_send(struct server *srv, struct proc *p, struct conn *only,
 		      Daxalloc__Envelope *env)
 {
 	struct conn *c;
 
 	TAILQ_FOREACH(c, &srv->conns, entry) {
-		if (c->proc != p || c->state != CONN_READY)
+		if (c->proc != p || c->state != CONN_READY ||
+		    (only && c != only))
 			continue;
 		env->version = c->version;
 		/* A client that does not read its events is cut off. */
@@ -213,7 +217,8 @@ static void hold_send(struct server *srv, struct proc *p,
 }
 
 /* hold_send_break -- tell b's process to unmap its range and acknowledge */
-static void hold_send_break(struct server *srv, struct hold_brk *b)
+static void hold_send_break(struct server *srv, struct hold_brk *b,
+			    struct conn *only)
 {
 	Daxalloc__Envelope env = DAXALLOC__ENVELOPE__INIT;
 	Daxalloc__LeaseBreak lb = DAXALLOC__LEASE_BREAK__INIT;
@@ -226,7 +231,7 @@ static void hold_send_break(struct server *srv, struct hold_brk *b)
 	lb.reason = (Daxalloc__LeaseBreak__Reason)b->reason;
 	env.body_case = DAXALLOC__ENVELOPE__BODY_LEASE_BREAK;
 	env.lease_break = &lb;
-	hold_send(srv, b->proc, &env);
+	hold_send(srv, b->proc, only, &env);
 }
 
 /* hold_send_revoked -- tell p its holds on extent_id (0: all) ended */
@@ -240,7 +245,7 @@ static void hold_send_revoked(struct server *srv, struct proc *p,
 	rv.reason = (char *)reason;
 	env.body_case = DAXALLOC__ENVELOPE__BODY_REVOKED;
 	env.revoked = &rv;
-	hold_send(srv, p, &env);
+	hold_send(srv, p, NULL, &env);
 }
 
 /* hold_release -- r waits for nothing any more: free it */
@@ -966,7 +971,7 @@ void hold_left(struct server *srv, struct hold_detached *d, struct qrange *q,
 			hold_stage_lease(srv, b->slot, &b->rec);
 		} else {
 			ev_timer_start(srv->loop, &b->timer);
-			hold_send_break(srv, b);
+			hold_send_break(srv, b, NULL);
 		}
 	}
 	if (q)
@@ -1009,7 +1014,7 @@ void hold_hello(struct server *srv, struct conn *c)
 		return;
 	TAILQ_FOREACH(b, &c->proc->hold.breaks, proc_entry)
 		if (!(b->rec.flags & FMT_HOLD_REVOKED))
-			hold_send_break(srv, b);
+			hold_send_break(srv, b, c);
 }
 
 /* hold_revoke_free -- forget a revoke and its unacknowledged breaks */
@@ -1181,7 +1186,7 @@ int hold_revoke(struct server *srv, const Daxalloc__RevokeRequest *rq,
 			if (!b)
 				continue;
 			b->rv = rv;
-			hold_send_break(srv, b);
+			hold_send_break(srv, b, NULL);
 			out->breaks++;
 		}
 		log_notice("revoke: process %d (%s) has %.0f s to give up %s",
