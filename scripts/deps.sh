@@ -3,6 +3,9 @@
 #
 # Idempotent and quick when everything is there: it asks dpkg first and only
 # calls apt-get for what is missing.  Uses sudo when not run as root.
+# --devdax adds what the devdax guest of tests/devdax/ needs (qemu, ndctl,
+# daxctl, busybox-static, kmod, cpio); the guest's kernel is downloaded by
+# tests/devdax/prepare.sh, never installed.
 set -euo pipefail
 
 packages=(
@@ -14,6 +17,9 @@ packages=(
     libjson-c-dev libinih-dev libbsd-dev uuid-dev zlib1g-dev
     libcunit1-dev
 )
+if [ "${1:-}" = --devdax ]; then
+    packages+=(qemu-system-x86 ndctl daxctl busybox-static kmod cpio)
+fi
 
 missing=()
 for p in "${packages[@]}"; do
