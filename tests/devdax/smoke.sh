@@ -5,7 +5,8 @@
 #     sh tests/devdax/smoke.sh BUILD
 # Formats the namespace, starts the daemon on it, has one process write a
 # named extent through its mapping and another read it back, kills the
-# daemon with SIGKILL, restarts it, reads again, and runs daxallocctl
+# daemon with SIGKILL, restarts it, reads again, touches every byte of a
+# 512 MiB extent counting page faults (devdax_faults), and runs daxallocctl
 # check after each step.  Exits non-zero at the first failure.
 set -eu
 b=${1:?usage: smoke.sh BUILD}
@@ -41,6 +42,9 @@ kill -9 $pid
 wait $pid 2>/dev/null || true
 start
 $demo read smoke
+$ctl check
+# Huge mappings: a fully touched 512 MiB extent, about one fault per 2 MiB.
+$b/tests/devdax/devdax_faults 512
 $ctl check
 $ctl status
 kill $pid
