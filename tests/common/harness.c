@@ -70,13 +70,15 @@ static bool harness_has_arg(const char *const *args, const char *arg)
  * harness_start -- start daxallocd on the harness's sockets, wait for READY
  *
  * The pool is a 64 MiB file in the harness's folder (created on first
- * start) unless extra names a --device.  extra holds further arguments
- * (NULL-terminated, may be NULL).  Output goes to h->log.  Returns 0 once
- * READY=1 arrived.
+ * start) unless extra names a --device, or $DAXALLOC_TEST_DEVICE names one
+ * (the devdax suite: a namespace formatted at this harness's first start).
+ * extra holds further arguments (NULL-terminated, may be NULL).  Output
+ * goes to h->log.  Returns 0 once READY=1 arrived.
  */
 int harness_start(struct harness *h, const char *const *extra)
 {
 	const char *bin = getenv("DAXALLOCD");
+	const char *dev = getenv("DAXALLOC_TEST_DEVICE");
 	const char *argv[32];
 	int n = 0, fd;
 
@@ -89,7 +91,23 @@ int harness_start(struct harness *h, const char *const *extra)
 	argv[n++] = h->ctl;
 	argv[n++] = "--log-level";
 	argv[n++] = "debug";
-	if (!harness_has_arg(extra, "--device")) {
+	if (dev && *dev && !harness_has_arg(extra, "--device")) {
+		if (!h->formatted) {
+			const char *fargv[] = { bin, "--device", dev, "--format",
+						"--config", "/dev/null", NULL };
+			char out[4096];
+			int st;
+
+			if (harness_run(fargv, out, sizeof(out), &st) < 0 || st) {
+				fprintf(stderr, "harness: formatting %s failed:\n%s",
+					dev, out);
+				return -EIO;
+			}
+			h->formatted = true;
+		}
+		argv[n++] = "--device";
+		argv[n++] = dev;
+	} else if (!harness_has_arg(extra, "--device")) {
 		argv[n++] = "--device";
 		argv[n++] = h->pool;
 		argv[n++] = "--size";

@@ -27,6 +27,7 @@ struct harness {
 	char pool[PATH_MAX];
 	pid_t pid;
 	int notify_fd;
+	bool formatted; /* $DAXALLOC_TEST_DEVICE formatted by this harness */
 };
 
 int harness_init(struct harness *h);

@@ -48,6 +48,9 @@ static uint64_t unit;
 
 static char ctl_out[1 << 16];
 
+/* Allocations a storm may make: enough to fill a 1 GiB devdax namespace. */
+#define STORM_MAX 1024
+
 static long long now_ms(void)
 {
 	struct timespec ts;
@@ -464,7 +467,7 @@ static bool overlaps(struct daxalloc_extent *ext, uint64_t off, uint64_t len)
  */
 static void test_seed_scenario(void)
 {
-	struct daxalloc_extent *ext, *st[64];
+	struct daxalloc_extent *ext, *st[STORM_MAX];
 	unsigned long long id, off, len, pin;
 	struct daxalloc *dx;
 	char rep[512];
@@ -495,7 +498,7 @@ static void test_seed_scenario(void)
 	CU_ASSERT(agent_event(&a, "event break", rep, sizeof(rep), 5000));
 
 	/* The storm fills the pool and never lands in the tail. */
-	n = storm(dx, st, 64);
+	n = storm(dx, st, STORM_MAX);
 	CU_ASSERT(n > 0);
 	CU_ASSERT_EQUAL(status_u64("free_bytes"), 0);
 	for (i = 0; i < n; i++)
@@ -510,7 +513,7 @@ static void test_seed_scenario(void)
 	storm_end(st, n);
 
 	/* With the pool full again but for the tail, the storm takes it. */
-	n = storm(dx, st, 64);
+	n = storm(dx, st, STORM_MAX);
 	hits = 0;
 	for (i = 0; i < n; i++)
 		hits += overlaps(st[i], tail, 4 * unit);
