@@ -4,7 +4,6 @@
  */
 #include <errno.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -785,24 +784,24 @@ int hold_unpin(struct server *srv, struct proc *p, const uint64_t *ids,
 			goto unmark;
 		}
 		/* A duplicate would be released twice: mark as we go. */
-		if (pin->nq & 0x80000000u) {
+		if (pin->marked) {
 			snprintf(why, HOLD_WHY_MAX, "pin %llu is listed twice",
 				 (unsigned long long)ids[i]);
 			r = -EINVAL;
 			goto unmark;
 		}
-		pin->nq |= 0x80000000u;
+		pin->marked = true;
 	}
 	for (i = 0; i < n; i++) {
 		pin = idmap_get(&h->pins, ids[i]);
-		pin->nq &= ~0x80000000u;
+		pin->marked = false;
 		hold_pin_end(srv, pin);
 	}
 	return 0;
 unmark:
 	/* Refused: the pins marked so far are untouched, marks included. */
 	while (i--)
-		((struct hold_pin *)idmap_get(&h->pins, ids[i]))->nq &= ~0x80000000u;
+		((struct hold_pin *)idmap_get(&h->pins, ids[i]))->marked = false;
 	return r;
 }
 
@@ -1017,25 +1016,15 @@ void hold_hello(struct server *srv, struct conn *c)
 			hold_send_break(srv, b, c);
 }
 
-/* hold_revoke_free -- forget a revoke and its unacknowledged breaks */
+/*
+ * hold_revoke_free -- forget a revoke
+ *
+ * Its breaks are gone by now: acknowledged, ended by hold_revoke_expire(),
+ * or with their process.
+ */
 static void hold_revoke_free(struct server *srv, struct hold_revoke *rv)
 {
-	size_t i;
-
 	ev_timer_stop(srv->loop, &rv->timer);
-	for (i = 0; i < rv->nprocs; i++) {
-		struct proc *p = proc_lookup(srv, rv->procs[i].pid,
-					     rv->procs[i].start);
-		struct hold_brk *b, *nb;
-
-		if (!p)
-			continue;
-		for (b = TAILQ_FIRST(&p->hold.breaks); b; b = nb) {
-			nb = TAILQ_NEXT(b, proc_entry);
-			if (b->rv == rv)
-				hold_brk_end(srv, b);
-		}
-	}
 	TAILQ_REMOVE(&hold_of(srv)->revokes, rv, entry);
 	free(rv->procs);
 	free(rv);
@@ -1209,6 +1198,8 @@ uint64_t hold_pinned_bytes(const struct server *srv)
 {
 	const struct hold *h = &srv->holds;
 	uint64_t (*r)[2], total = 0, end = 0;
+	const struct hold_pin *pin;
+	const struct proc *p;
 	size_t n = 0, i;
 
 	if (!h->npins)
@@ -1216,16 +1207,14 @@ uint64_t hold_pinned_bytes(const struct server *srv)
 	r = malloc(h->npins * sizeof(*r));
 	if (!r)
 		return 0;
-	for (i = 0; i <= h->pins.mask && h->pins.t; i++) {
-		const struct hold_pin *pin = h->pins.t[i].p;
-
-		if (!h->pins.t[i].id)
-			continue;
-		r[n][0] = pin->rec.offset;
-		r[n][1] = pin->rec.offset + pin->rec.length;
-		n++;
-	}
+	TAILQ_FOREACH(p, &srv->procs, entry)
+		TAILQ_FOREACH(pin, &p->hold.pins, proc_entry) {
+			r[n][0] = pin->rec.offset;
+			r[n][1] = pin->rec.offset + pin->rec.length;
+			n++;
+		}
 	qsort(r, n, sizeof(*r), hold_u64_cmp);
+	/* Overlapping pins count once. */
 	for (i = 0; i < n; i++) {
 		uint64_t s = r[i][0] > end ? r[i][0] : end;
 
@@ -1236,19 +1225,6 @@ uint64_t hold_pinned_bytes(const struct server *srv)
 	}
 	free(r);
 	return total;
-}
-
-/* hold_finding -- report one finding, printf-style */
-static void __attribute__((format(printf, 3, 4)))
-hold_finding(pool_finding_fn fn, void *arg, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fn(arg, buf);
 }
 
 /* hold_covered -- bytes of [off, off + len) inside e or quarantined */
@@ -1296,26 +1272,26 @@ static unsigned long hold_check_proc(struct server *srv, struct proc *p,
 		cnt++;
 		if (hold_covered(srv, pin->e, pin->rec.offset, pin->rec.length) !=
 		    pin->rec.length) {
-			hold_finding(fn, arg, "CORE RULE: pin %llu of process %d covers free space (%#llx+%#llx)",
+			pool_finding(fn, arg, "CORE RULE: pin %llu of process %d covers free space (%#llx+%#llx)",
 				     (unsigned long long)pin->rec.id, (int)p->pid,
 				     (unsigned long long)pin->rec.offset,
 				     (unsigned long long)pin->rec.length);
 			n++;
 		}
 		if (pin->e && pool_find(srv->pool, pin->rec.extent_id) != pin->e) {
-			hold_finding(fn, arg, "pin %llu points at an extent that is gone",
+			pool_finding(fn, arg, "pin %llu points at an extent that is gone",
 				     (unsigned long long)pin->rec.id);
 			n++;
 		}
 		if (memcmp(meta_at(m, meta_pin_off(m, pin->slot)), &pin->rec,
 			   sizeof(pin->rec))) {
-			hold_finding(fn, arg, "pin %llu: record on the device differs from memory",
+			pool_finding(fn, arg, "pin %llu: record on the device differs from memory",
 				     (unsigned long long)pin->rec.id);
 			n++;
 		}
 	}
 	if (cnt != p->hold.npins) {
-		hold_finding(fn, arg, "process %d: %u pins listed, %u counted",
+		pool_finding(fn, arg, "process %d: %u pins listed, %u counted",
 			     (int)p->pid, cnt, p->hold.npins);
 		n++;
 	}
@@ -1323,19 +1299,19 @@ static unsigned long hold_check_proc(struct server *srv, struct proc *p,
 	TAILQ_FOREACH(l, &p->hold.leases, proc_entry) {
 		cnt++;
 		if (!l->e || pool_find(srv->pool, l->rec.extent_id) != l->e) {
-			hold_finding(fn, arg, "CORE RULE: lease of process %d on extent %llu, which is gone",
+			pool_finding(fn, arg, "CORE RULE: lease of process %d on extent %llu, which is gone",
 				     (int)p->pid, (unsigned long long)l->rec.extent_id);
 			n++;
 		}
 		if (memcmp(meta_at(m, meta_lease_off(m, l->slot)), &l->rec,
 			   sizeof(l->rec))) {
-			hold_finding(fn, arg, "lease slot %llu: record on the device differs from memory",
+			pool_finding(fn, arg, "lease slot %llu: record on the device differs from memory",
 				     (unsigned long long)l->slot);
 			n++;
 		}
 	}
 	if (cnt != p->hold.nleases) {
-		hold_finding(fn, arg, "process %d: %u leases listed, %u counted",
+		pool_finding(fn, arg, "process %d: %u leases listed, %u counted",
 			     (int)p->pid, cnt, p->hold.nleases);
 		n++;
 	}
@@ -1346,24 +1322,24 @@ static unsigned long hold_check_proc(struct server *srv, struct proc *p,
 			continue;
 		if (b->q->rec.offset > b->rec.offset ||
 		    b->rec.offset - b->q->rec.offset >= b->q->rec.length) {
-			hold_finding(fn, arg, "CORE RULE: lease break %llu of process %d is not on its quarantined range",
+			pool_finding(fn, arg, "CORE RULE: lease break %llu of process %d is not on its quarantined range",
 				     (unsigned long long)b->rec.id, (int)p->pid);
 			n++;
 		}
 		if (memcmp(meta_at(m, meta_lease_off(m, b->slot)), &b->rec,
 			   sizeof(b->rec))) {
-			hold_finding(fn, arg, "break slot %llu: record on the device differs from memory",
+			pool_finding(fn, arg, "break slot %llu: record on the device differs from memory",
 				     (unsigned long long)b->slot);
 			n++;
 		}
 	}
 	if (cnt != p->hold.nbreaks) {
-		hold_finding(fn, arg, "process %d: %u breaks listed, %u counted",
+		pool_finding(fn, arg, "process %d: %u breaks listed, %u counted",
 			     (int)p->pid, cnt, p->hold.nbreaks);
 		n++;
 	}
 	if (p->exited && !hold_proc_empty(&p->hold)) {
-		hold_finding(fn, arg, "process %d exited but still holds ranges",
+		pool_finding(fn, arg, "process %d exited but still holds ranges",
 			     (int)p->pid);
 		n++;
 	}
@@ -1394,7 +1370,7 @@ int hold_check(struct server *srv, pool_finding_fn fn, void *arg)
 	}
 	if (npins != h->npins || npins != h->pins.count ||
 	    nleases != h->nleases || nbreaks != h->nbreaks) {
-		hold_finding(fn, arg, "hold counters disagree: pins %llu/%llu/%zu, leases %llu/%llu, breaks %llu/%llu",
+		pool_finding(fn, arg, "hold counters disagree: pins %llu/%llu/%zu, leases %llu/%llu, breaks %llu/%llu",
 			     (unsigned long long)npins,
 			     (unsigned long long)h->npins, h->pins.count,
 			     (unsigned long long)nleases,
@@ -1418,14 +1394,14 @@ int hold_check(struct server *srv, pool_finding_fn fn, void *arg)
 		LIST_FOREACH(b, &q->breaks, q_entry)
 			brks++;
 		if (pins != q->npins || brks > q->nbreaks) {
-			hold_finding(fn, arg, "quarantined range %#llx+%#llx counts %u pins and %u breaks, a recount %u and %u",
+			pool_finding(fn, arg, "quarantined range %#llx+%#llx counts %u pins and %u breaks, a recount %u and %u",
 				     (unsigned long long)q->rec.offset,
 				     (unsigned long long)q->rec.length, q->npins,
 				     q->nbreaks, pins, brks);
 			n++;
 		}
 		if (!q->npins && !q->nbreaks) {
-			hold_finding(fn, arg, "quarantined range %#llx+%#llx waits for nothing",
+			pool_finding(fn, arg, "quarantined range %#llx+%#llx waits for nothing",
 				     (unsigned long long)q->rec.offset,
 				     (unsigned long long)q->rec.length);
 			n++;
@@ -1745,12 +1721,8 @@ void hold_fini(struct server *srv)
 
 	if (!h->ready)
 		return;
-	while ((rv = TAILQ_FIRST(&h->revokes))) {
-		ev_timer_stop(srv->loop, &rv->timer);
-		TAILQ_REMOVE(&h->revokes, rv, entry);
-		free(rv->procs);
-		free(rv);
-	}
+	while ((rv = TAILQ_FIRST(&h->revokes)))
+		hold_revoke_free(srv, rv);
 	TAILQ_FOREACH(p, &srv->procs, entry) {
 		struct hold_lease *l;
 		struct hold_pin *pin;

@@ -59,6 +59,7 @@ struct hold_pin {
 	struct proc *proc;
 	struct extent *e;	/* NULL once the extent ended */
 	uint32_t nq;		/* quarantined ranges it overlaps */
+	bool marked;		/* listed by the Unpin being checked */
 	uint64_t slot;
 	struct fmt_hold rec;	/* offset, length: device range */
 };

@@ -384,9 +384,12 @@ void pool_get_stats(const struct pool *p, struct pool_stats *st)
 	st->next_extent_id = p->meta->state.next_extent_id;
 }
 
-/* pool_finding -- report one finding through fn, printf-style */
-static void __attribute__((format(printf, 3, 4)))
-pool_finding(pool_finding_fn fn, void *arg, const char *fmt, ...)
+/*
+ * pool_finding -- report one finding through fn, printf-style
+ *
+ * Shared by every check of the daemon (pool, space, hold).
+ */
+void pool_finding(pool_finding_fn fn, void *arg, const char *fmt, ...)
 {
 	char buf[512];
 	va_list ap;

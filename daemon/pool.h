@@ -104,6 +104,8 @@ int pool_commit(struct pool *p);
 uint64_t pool_unit(const struct pool *p);
 
 int pool_check(struct pool *p, pool_finding_fn fn, void *arg);
+void pool_finding(pool_finding_fn fn, void *arg, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
 void pool_get_stats(const struct pool *p, struct pool_stats *st);
 
 #endif /* DAXALLOCD_POOL_H */

@@ -3,7 +3,6 @@
  * space.c -- extents as the clients' space: ownership, permissions, quotas
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -275,19 +274,6 @@ int space_recover(struct server *srv)
 	return 0;
 }
 
-/* space_finding -- report one finding, printf-style */
-static void __attribute__((format(printf, 3, 4)))
-space_finding(pool_finding_fn fn, void *arg, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	fn(arg, buf);
-}
-
 /*
  * space_check_quota -- recount usage and compare with the quota's
  *
@@ -322,7 +308,7 @@ static unsigned long space_check_quota(struct server *srv, pool_finding_fn fn,
 
 			quota_get(recount, k, have[i].id, &w);
 			if (have[i].bytes != w.bytes || have[i].extents != w.extents) {
-				space_finding(fn, arg, "%s %u: quota counts %llu bytes in %llu extents, the pool %llu in %llu",
+				pool_finding(fn, arg, "%s %u: quota counts %llu bytes in %llu extents, the pool %llu in %llu",
 					      quota_kind_name(k), have[i].id,
 					      (unsigned long long)have[i].bytes,
 					      (unsigned long long)have[i].extents,
@@ -336,7 +322,7 @@ static unsigned long space_check_quota(struct server *srv, pool_finding_fn fn,
 
 			quota_get(srv->quota, k, want[i].id, &h);
 			if (!h.extents && want[i].extents) {
-				space_finding(fn, arg, "%s %u: %llu extents not charged",
+				pool_finding(fn, arg, "%s %u: %llu extents not charged",
 					      quota_kind_name(k), want[i].id,
 					      (unsigned long long)want[i].extents);
 				n++;
@@ -373,7 +359,7 @@ int space_check(struct server *srv, pool_finding_fn fn, void *arg)
 		if (!(e->rec.flags & FMT_EXTENT_ANONYMOUS))
 			continue;
 		if (!p || p->exited) {
-			space_finding(fn, arg, "anonymous extent %llu has no live owner (pid %u)",
+			pool_finding(fn, arg, "anonymous extent %llu has no live owner (pid %u)",
 				      (unsigned long long)e->rec.id,
 				      e->rec.owner_pid);
 			n++;
