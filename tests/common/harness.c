@@ -21,7 +21,7 @@
 #include "harness.h"
 
 /* harness_now_ms -- a monotonic clock in milliseconds */
-static long long harness_now_ms(void)
+long long harness_now_ms(void)
 {
 	struct timespec ts;
 
@@ -366,4 +366,43 @@ int harness_main(const struct harness_suite *suites)
 		   CU_get_number_of_suites_failed();
 	CU_cleanup_registry();
 	return failures ? 1 : 0;
+}
+
+/*
+ * harness_ctl_json -- run daxallocctl args (which ask for JSON) on h's
+ * daemon, parsed; NULL (and what it printed on stderr) when it failed
+ */
+json_object *harness_ctl_json(struct harness *h, const char *const *args,
+			      char *out, size_t cap)
+{
+	int st;
+
+	if (harness_ctl(h, args, out, cap, &st) < 0 || st != 0) {
+		fprintf(stderr, "daxallocctl %s %s failed: %s\n", args[0],
+			args[1] ? args[1] : "", out);
+		return NULL;
+	}
+	return json_tokener_parse(out);
+}
+
+/* harness_json_u64 -- member key of o as a number; UINT64_MAX when absent */
+uint64_t harness_json_u64(json_object *o, const char *key)
+{
+	json_object *v;
+
+	if (!o || !json_object_object_get_ex(o, key, &v))
+		return UINT64_MAX;
+	return json_object_get_uint64(v);
+}
+
+/* harness_status_u64 -- one number of `daxallocctl status --json` */
+uint64_t harness_status_u64(struct harness *h, const char *key)
+{
+	static const char *const args[] = { "status", "--json", NULL };
+	static char out[1 << 16];
+	json_object *o = harness_ctl_json(h, args, out, sizeof(out));
+	uint64_t v = harness_json_u64(o, key);
+
+	json_object_put(o);
+	return v;
 }

@@ -13,9 +13,11 @@
 #include <limits.h>
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include <CUnit/CUnit.h>
+#include <json-c/json.h>
 
 /* Socket paths must fit sockaddr_un, so the folder's name stays short. */
 struct harness {
@@ -41,6 +43,11 @@ int harness_run(const char *const *argv, char *out, size_t cap, int *status);
 int harness_ctl(struct harness *h, const char *const *args, char *out,
 		size_t cap, int *status);
 int harness_count_fds(void);
+long long harness_now_ms(void);
+json_object *harness_ctl_json(struct harness *h, const char *const *args,
+			      char *out, size_t cap);
+uint64_t harness_json_u64(json_object *o, const char *key);
+uint64_t harness_status_u64(struct harness *h, const char *key);
 int harness_connect(const char *path, int timeout_s);
 
 /* A CUnit test, and a suite of them for harness_main(). */

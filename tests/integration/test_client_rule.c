@@ -60,15 +60,6 @@ static char ctl_out[8 << 20];
 /* Helpers                                                                */
 /* ---------------------------------------------------------------------- */
 
-/* now_ms -- a monotonic clock in milliseconds */
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* wall_ms -- CLOCK_REALTIME in milliseconds, as lease break deadlines */
 static uint64_t wall_ms(void)
 {
@@ -152,32 +143,11 @@ static int ctl(const char *const *args)
 	return st;
 }
 
-/* ctl_json -- run daxallocctl args (which ask for JSON), parsed; or NULL */
-static json_object *ctl_json(const char *const *args)
-{
-	if (ctl(args) != 0) {
-		fprintf(stderr, "daxallocctl %s %s failed: %s\n", args[0],
-			args[1] ? args[1] : "", ctl_out);
-		return NULL;
-	}
-	return json_tokener_parse(ctl_out);
-}
-
-/* json_u64 -- member key of o as a number; UINT64_MAX when absent */
-static uint64_t json_u64(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v))
-		return UINT64_MAX;
-	return json_object_get_uint64(v);
-}
-
 /* pins_of -- how many pins `daxallocctl list pins` shows for pid */
 static long pins_of(pid_t pid)
 {
 	static const char *const args[] = { "list", "--json", "pins", NULL };
-	json_object *arr = ctl_json(args);
+	json_object *arr = harness_ctl_json(&main_h, args, ctl_out, sizeof(ctl_out));
 	long n = 0;
 	size_t i;
 
@@ -186,7 +156,7 @@ static long pins_of(pid_t pid)
 		return -1;
 	}
 	for (i = 0; i < json_object_array_length(arr); i++)
-		if (json_u64(json_object_array_get_idx(arr, i), "pid") ==
+		if (harness_json_u64(json_object_array_get_idx(arr, i), "pid") ==
 		    (uint64_t)pid)
 			n++;
 	json_object_put(arr);
@@ -202,7 +172,7 @@ static int quarantine_of(uint64_t id, uint64_t *pins, uint64_t *breaks)
 {
 	static const char *const args[] = { "list", "--json", "quarantine",
 					    NULL };
-	json_object *arr = ctl_json(args), *q;
+	json_object *arr = harness_ctl_json(&main_h, args, ctl_out, sizeof(ctl_out)), *q;
 	int found = 0;
 	size_t i;
 
@@ -212,10 +182,10 @@ static int quarantine_of(uint64_t id, uint64_t *pins, uint64_t *breaks)
 	}
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		q = json_object_array_get_idx(arr, i);
-		if (json_u64(q, "extent_id") != id)
+		if (harness_json_u64(q, "extent_id") != id)
 			continue;
-		*pins = json_u64(q, "pins");
-		*breaks = json_u64(q, "breaks");
+		*pins = harness_json_u64(q, "pins");
+		*breaks = harness_json_u64(q, "breaks");
 		found = 1;
 	}
 	json_object_put(arr);
@@ -225,12 +195,12 @@ static int quarantine_of(uint64_t id, uint64_t *pins, uint64_t *breaks)
 /* quarantine_gone -- wait until nothing that left extent id is quarantined */
 static bool quarantine_gone(uint64_t id, int limit_ms)
 {
-	long long end = now_ms() + limit_ms;
+	long long end = harness_now_ms() + limit_ms;
 	uint64_t pins, breaks;
 	int r;
 
 	while ((r = quarantine_of(id, &pins, &breaks)) != 0) {
-		if (r < 0 || now_ms() > end) {
+		if (r < 0 || harness_now_ms() > end) {
 			fprintf(stderr,
 				"extent %llu: still quarantined (%llu pins, %llu breaks)\n",
 				(unsigned long long)id,
@@ -248,7 +218,7 @@ static int process_revoked(pid_t pid)
 {
 	static const char *const args[] = { "list", "--json", "processes",
 					    NULL };
-	json_object *arr = ctl_json(args), *p, *v;
+	json_object *arr = harness_ctl_json(&main_h, args, ctl_out, sizeof(ctl_out)), *p, *v;
 	int r = -1;
 	size_t i;
 
@@ -258,7 +228,7 @@ static int process_revoked(pid_t pid)
 	}
 	for (i = 0; i < json_object_array_length(arr); i++) {
 		p = json_object_array_get_idx(arr, i);
-		if (json_u64(p, "pid") == (uint64_t)pid &&
+		if (harness_json_u64(p, "pid") == (uint64_t)pid &&
 		    json_object_object_get_ex(p, "revoked", &v))
 			r = json_object_get_boolean(v);
 	}
@@ -299,12 +269,12 @@ static int restart(void)
 /* read_line -- one line from fd within limit_ms, without the newline */
 static bool read_line(int fd, char *buf, size_t cap, int limit_ms)
 {
-	long long end = now_ms() + limit_ms;
+	long long end = harness_now_ms() + limit_ms;
 	size_t len = 0;
 
 	while (len < cap - 1) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = end - now_ms();
+		long long left = end - harness_now_ms();
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			return false;
@@ -446,12 +416,12 @@ static bool kid_expect(struct kid *k, const char *what, char *buf, size_t cap,
  */
 static int kid_end(struct kid *k, int limit_ms)
 {
-	long long end = now_ms() + limit_ms;
+	long long end = harness_now_ms() + limit_ms;
 	int st;
 
 	close(k->to);
 	while (waitpid(k->pid, &st, WNOHANG) == 0) {
-		if (now_ms() > end) {
+		if (harness_now_ms() > end) {
 			kill(k->pid, SIGKILL);
 			waitpid(k->pid, &st, 0);
 			close(k->from);
@@ -485,12 +455,12 @@ static int kid_readable(int fd, int ms)
 static bool kid_dispatch_until(struct daxalloc *dx, const volatile bool *flag,
 			       int ms)
 {
-	long long end = now_ms() + ms;
+	long long end = harness_now_ms() + ms;
 	int efd = daxalloc_event_fd(dx);
 
 	KID_CHECK(efd >= 0);
 	while (!*flag) {
-		long long left = end - now_ms();
+		long long left = end - harness_now_ms();
 
 		if (left <= 0)
 			return false;
@@ -819,12 +789,12 @@ static void batch_kid(void *arg)
 
 	kid_hear("rate");
 	for (j = 0; j < rounds; j++) {
-		t0 = now_ms();
+		t0 = harness_now_ms();
 		KID_CHECK(daxalloc_pin_batch(dx, rg, n, ids) == 0);
-		pin_ms += now_ms() - t0;
-		t0 = now_ms();
+		pin_ms += harness_now_ms() - t0;
+		t0 = harness_now_ms();
 		KID_CHECK(daxalloc_unpin_batch(dx, ids, n) == 0);
-		unpin_ms += now_ms() - t0;
+		unpin_ms += harness_now_ms() - t0;
 	}
 	kid_say("rate %lld %lld", n * rounds * 1000 / (pin_ms ? pin_ms : 1),
 		n * rounds * 1000 / (unpin_ms ? unpin_ms : 1));
@@ -1286,8 +1256,8 @@ static void threads_kid(void *arg)
 	}
 	kid_say("running");
 	/* The event loop, while the workers run. */
-	end = now_ms() + 20000;
-	while (daxalloc_extent_length(e) == 16 * MIB && now_ms() < end)
+	end = harness_now_ms() + 20000;
+	while (daxalloc_extent_length(e) == 16 * MIB && harness_now_ms() < end)
 		if (kid_readable(efd, 100) > 0 &&
 		    (r = daxalloc_dispatch(dx)) > 0)
 			handled += r;
@@ -1485,8 +1455,8 @@ static void poll_kid(void *arg)
 	KID_CHECK(kid_readable(efd, 2000) == 1);
 	kid_say("waiting");
 	kid_hear("up");
-	end = now_ms() + 5000;
-	while (daxalloc_session_id(dx) == sid && now_ms() < end)
+	end = harness_now_ms() + 5000;
+	while (daxalloc_session_id(dx) == sid && harness_now_ms() < end)
 		if (kid_readable(efd, 1000) > 0)
 			r = daxalloc_dispatch(dx);
 	KID_CHECK(r >= 0);

@@ -103,15 +103,6 @@ static char ctl_out[1 << 16];
 		}                                                             \
 	} while (0)
 
-/* now_ms -- a monotonic clock in milliseconds */
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* pattern_word -- word i of the pattern seeded by seed (splitmix64) */
 static uint64_t pattern_word(uint64_t seed, uint64_t i)
 {
@@ -213,27 +204,6 @@ static json_object *ctl_json(struct harness *h, const char *const *args)
 	return json_tokener_parse(ctl_out);
 }
 
-/* json_u64 -- member key of o as a number; UINT64_MAX when absent */
-static uint64_t json_u64(json_object *o, const char *key)
-{
-	json_object *v;
-
-	if (!o || !json_object_object_get_ex(o, key, &v))
-		return UINT64_MAX;
-	return json_object_get_uint64(v);
-}
-
-/* status_u64 -- one number of `daxallocctl status --json` */
-static uint64_t status_u64(struct harness *h, const char *key)
-{
-	static const char *const args[] = { "status", "--json", NULL };
-	json_object *o = ctl_json(h, args);
-	uint64_t v = json_u64(o, key);
-
-	json_object_put(o);
-	return v;
-}
-
 /* show_json -- `daxallocctl show --json ID|NAME`, parsed; NULL if none */
 static json_object *show_json(struct harness *h, const char *what)
 {
@@ -268,14 +238,14 @@ static int extent_listed(struct harness *h, uint64_t id)
 /* wait_gone -- ms until extent id is no longer shown, or -1 after limit_ms */
 static long long wait_gone(struct harness *h, uint64_t id, int limit_ms)
 {
-	long long start = now_ms();
+	long long start = harness_now_ms();
 
 	for (;;) {
 		int r = extent_listed(h, id);
 
 		if (r == 0)
-			return now_ms() - start;
-		if (r < 0 || now_ms() - start > limit_ms)
+			return harness_now_ms() - start;
+		if (r < 0 || harness_now_ms() - start > limit_ms)
 			return -1;
 		usleep(20000);
 	}
@@ -305,11 +275,11 @@ static bool pool_consistent(struct harness *h, uint64_t data)
 	}
 	n = json_object_array_length(arr);
 	for (i = 0; i < n; i++)
-		sum += json_u64(json_object_array_get_idx(arr, i), "length");
+		sum += harness_json_u64(json_object_array_get_idx(arr, i), "length");
 	json_object_put(arr);
 	st = ctl_json(h, status);
-	free_bytes = json_u64(st, "free_bytes");
-	count = json_u64(st, "extents");
+	free_bytes = harness_json_u64(st, "free_bytes");
+	count = harness_json_u64(st, "extents");
 	json_object_put(st);
 	chk = ctl(h, check);
 	ok = free_bytes == data - sum && count == n && chk == 0;
@@ -435,11 +405,11 @@ static pid_t spawn(const char *const *args, int *in, int *out)
  */
 static int wait_exit(pid_t pid, int limit_ms)
 {
-	long long end = now_ms() + limit_ms;
+	long long end = harness_now_ms() + limit_ms;
 	int st;
 
 	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (now_ms() > end) {
+		if (harness_now_ms() > end) {
 			kill(pid, SIGKILL);
 			waitpid(pid, &st, 0);
 			return -1;
@@ -494,12 +464,12 @@ static int reader(const char *name, uint64_t seed, uint64_t size)
 /* read_line -- one line from fd within limit_ms, without the newline */
 static bool read_line(int fd, char *buf, size_t cap, int limit_ms)
 {
-	long long end = now_ms() + limit_ms;
+	long long end = harness_now_ms() + limit_ms;
 	size_t len = 0;
 
 	while (len < cap - 1) {
 		struct pollfd pfd = { .fd = fd, .events = POLLIN };
-		long long left = end - now_ms();
+		long long left = end - harness_now_ms();
 
 		if (left <= 0 || poll(&pfd, 1, (int)left) <= 0)
 			return false;
@@ -714,9 +684,9 @@ static int main_suite_init(void)
 	if (harness_init(&main_h) < 0 || harness_start(&main_h, main_args) < 0)
 		return -1;
 	/* The pool is empty: all its data area is free, in one run. */
-	main_data = status_u64(&main_h, "free_bytes");
+	main_data = harness_status_u64(&main_h, "free_bytes");
 	if (main_data == UINT64_MAX || !main_data ||
-	    status_u64(&main_h, "largest_free") != main_data)
+	    harness_status_u64(&main_h, "largest_free") != main_data)
 		return -1;
 	return 0;
 }
@@ -748,12 +718,12 @@ static void test_shared_named(void)
 	/* The writer is gone; its named extent stays, as it made it. */
 	o = show_json(&main_h, "shared-a");
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-	CU_ASSERT_EQUAL(json_u64(o, "length"), 8 * MIB);
-	CU_ASSERT_EQUAL(json_u64(o, "mode"), 0644);
-	CU_ASSERT_EQUAL(json_u64(o, "uid"), getuid());
+	CU_ASSERT_EQUAL(harness_json_u64(o, "length"), 8 * MIB);
+	CU_ASSERT_EQUAL(harness_json_u64(o, "mode"), 0644);
+	CU_ASSERT_EQUAL(harness_json_u64(o, "uid"), getuid());
 	CU_ASSERT(json_object_object_get_ex(o, "named", &v) &&
 		  json_object_get_boolean(v));
-	CU_ASSERT_EQUAL(json_u64(o, "offset") % (2 * MIB), 0);
+	CU_ASSERT_EQUAL(harness_json_u64(o, "offset") % (2 * MIB), 0);
 	json_object_put(o);
 
 	CU_ASSERT_EQUAL(reader("shared-a", (uint64_t)a, 8 * MIB), 0);
@@ -1083,7 +1053,7 @@ static void test_full_pool(void)
 	CU_ASSERT_PTR_NOT_NULL(
 		strstr(daxalloc_errmsg(), "largest free run: 0 bytes"));
 	CU_ASSERT_EQUAL(n * 2 * MIB, main_data);
-	CU_ASSERT_EQUAL(status_u64(&main_h, "free_bytes"), 0);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), 0);
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 	CU_ASSERT_FATAL(n >= 3);
 
@@ -1095,7 +1065,7 @@ static void test_full_pool(void)
 
 	CU_ASSERT_EQUAL(daxalloc_delete(ext[0]), 0);
 	CU_ASSERT_EQUAL(daxalloc_delete(ext[n - 1]), 0);
-	CU_ASSERT_EQUAL(status_u64(&main_h, "largest_free"), 2 * MIB);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "largest_free"), 2 * MIB);
 	r = daxalloc_alloc(dx, NULL, 4 * MIB, 0, 0, DAXALLOC_NO_MAP, &more);
 	CU_ASSERT_EQUAL(r, -ENOSPC);
 	snprintf(want, sizeof(want), "largest free run: %llu bytes", 2 * MIB);
@@ -1116,7 +1086,7 @@ static void test_full_pool(void)
 	for (i = 1; i < n - 1; i++)
 		CU_ASSERT_EQUAL(daxalloc_delete(ext[i]), 0);
 	daxalloc_disconnect(dx);
-	CU_ASSERT_EQUAL(status_u64(&main_h, "largest_free"), main_data);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "largest_free"), main_data);
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 }
 
@@ -1164,10 +1134,10 @@ static bool holder_say(int in, int out, const char *cmd, char *ans, size_t cap)
  */
 static bool wait_connections(struct harness *h, uint64_t n, int limit_ms)
 {
-	long long end = now_ms() + limit_ms;
+	long long end = harness_now_ms() + limit_ms;
 
-	while (status_u64(h, "connections") != n) {
-		if (now_ms() > end)
+	while (harness_status_u64(h, "connections") != n) {
+		if (harness_now_ms() > end)
 			return false;
 		usleep(10000);
 	}
@@ -1193,20 +1163,20 @@ static void test_anon_owner_killed(void)
 	long long ms;
 	pid_t pid;
 
-	free0 = status_u64(&main_h, "free_bytes");
-	conns0 = status_u64(&main_h, "connections");
+	free0 = harness_status_u64(&main_h, "free_bytes");
+	conns0 = harness_status_u64(&main_h, "connections");
 	pid = start_holder(&main_h, "holder-named", &in, &out, &anon, &named);
 	CU_ASSERT_FATAL(pid > 0);
 	CU_ASSERT(anon != 0 && named != 0);
 	snprintf(idbuf, sizeof(idbuf), "%llu", (unsigned long long)anon);
 	o = show_json(&main_h, idbuf);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(o);
-	CU_ASSERT_EQUAL(json_u64(o, "length"), 4 * MIB);
+	CU_ASSERT_EQUAL(harness_json_u64(o, "length"), 4 * MIB);
 	CU_ASSERT(json_object_object_get_ex(o, "named", &v) &&
 		  !json_object_get_boolean(v));
 	json_object_put(o);
 	CU_ASSERT_EQUAL(extent_listed(&main_h, named), 1);
-	CU_ASSERT_EQUAL(status_u64(&main_h, "free_bytes"), free0 - 6 * MIB);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), free0 - 6 * MIB);
 	CU_ASSERT(holder_say(in, out, "release", line, sizeof(line)) &&
 		  !strcmp(line, "ok"));
 	CU_ASSERT(wait_connections(&main_h, conns0, 2000));
@@ -1220,7 +1190,7 @@ static void test_anon_owner_killed(void)
 	CU_ASSERT(ms >= 0);
 	fprintf(stderr, "(anonymous extent freed %lld ms after the kill) ", ms);
 	CU_ASSERT_EQUAL(extent_listed(&main_h, named), 1);
-	CU_ASSERT_EQUAL(status_u64(&main_h, "free_bytes"), free0 - 2 * MIB);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), free0 - 2 * MIB);
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 
 	/* The library sees the same: the anonymous id is gone for good. */
@@ -1231,7 +1201,7 @@ static void test_anon_owner_killed(void)
 	CU_ASSERT_STRING_EQUAL(info.name, "holder-named");
 	CU_ASSERT_EQUAL(daxalloc_delete_name(dx, "holder-named"), 0);
 	daxalloc_disconnect(dx);
-	CU_ASSERT_EQUAL(status_u64(&main_h, "free_bytes"), free0);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), free0);
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 }
 
@@ -1334,7 +1304,7 @@ static void print_anonymous(struct harness *h)
  */
 static void test_anon_owner_exits_mid_request(void)
 {
-	uint64_t extents0 = status_u64(&main_h, "extents"), left = 0;
+	uint64_t extents0 = harness_status_u64(&main_h, "extents"), left = 0;
 	int i, fds0 = daemon_fds(&main_h);
 	long long end;
 
@@ -1353,10 +1323,10 @@ static void test_anon_owner_exits_mid_request(void)
 		}
 		CU_ASSERT_EQUAL(wait_exit(pid, 5000), 0);
 	}
-	end = now_ms() + 2000;
+	end = harness_now_ms() + 2000;
 	for (;;) {
-		left = status_u64(&main_h, "extents") - extents0;
-		if (!left || now_ms() > end)
+		left = harness_status_u64(&main_h, "extents") - extents0;
+		if (!left || harness_now_ms() > end)
 			break;
 		usleep(20000);
 	}
@@ -1370,7 +1340,7 @@ static void test_anon_owner_exits_mid_request(void)
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 	if (left) {
 		CU_ASSERT_EQUAL_FATAL(restart(&main_h, main_args), 0);
-		CU_ASSERT_EQUAL(status_u64(&main_h, "extents"), extents0);
+		CU_ASSERT_EQUAL(harness_status_u64(&main_h, "extents"), extents0);
 	}
 }
 
@@ -1394,7 +1364,7 @@ static void test_truncate(void)
 
 	dx = connect_to(&main_h);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(dx);
-	free0 = status_u64(&main_h, "free_bytes");
+	free0 = harness_status_u64(&main_h, "free_bytes");
 	CU_ASSERT_EQUAL_FATAL(
 		daxalloc_alloc(dx, "trunc-a", 4 * MIB, 0, 0600, 0, &a), 0);
 	CU_ASSERT_EQUAL_FATAL(
@@ -1420,18 +1390,18 @@ static void test_truncate(void)
 	CU_ASSERT(pattern_ok(daxalloc_extent_addr(a), 0, 4 * MIB, 1));
 	pattern_fill(daxalloc_extent_addr(a), 4 * MIB, 4 * MIB, 1);
 	CU_ASSERT(pattern_ok(daxalloc_extent_addr(a), 0, 8 * MIB, 1));
-	CU_ASSERT_EQUAL(status_u64(&main_h, "free_bytes"), free0 - 8 * MIB);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), free0 - 8 * MIB);
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 
 	/* Shrink: rounded up to the unit; the tail is free at once. */
 	CU_ASSERT_EQUAL(daxalloc_truncate(a, 2 * MIB + 1), 0);
 	CU_ASSERT_EQUAL(daxalloc_extent_length(a), 4 * MIB);
-	CU_ASSERT_EQUAL(status_u64(&main_h, "free_bytes"), free0 - 4 * MIB);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), free0 - 4 * MIB);
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 	CU_ASSERT_EQUAL(daxalloc_truncate(a, 2 * MIB), 0);
 	CU_ASSERT_EQUAL(daxalloc_extent_length(a), 2 * MIB);
 	CU_ASSERT(pattern_ok(daxalloc_extent_addr(a), 0, 2 * MIB, 1));
-	CU_ASSERT_EQUAL(status_u64(&main_h, "free_bytes"), free0 - 2 * MIB);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), free0 - 2 * MIB);
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 
 	/* Grow where the mapping cannot follow: the library maps anew. */
@@ -1450,7 +1420,7 @@ static void test_truncate(void)
 	/* The old mapping went with the move. */
 	CU_ASSERT(!maps_covers(old, page, "r"));
 	munmap(block, page);
-	CU_ASSERT_EQUAL(status_u64(&main_h, "free_bytes"), free0 - 6 * MIB);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), free0 - 6 * MIB);
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 	CU_ASSERT_EQUAL(daxalloc_truncate(a, 0), -EINVAL);
 	CU_ASSERT_EQUAL(daxalloc_close(a), 0);
@@ -1468,7 +1438,7 @@ static void test_truncate(void)
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 	CU_ASSERT_EQUAL(daxalloc_delete_name(dx, "trunc-a"), 0);
 	daxalloc_disconnect(dx);
-	CU_ASSERT_EQUAL(status_u64(&main_h, "free_bytes"), free0);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), free0);
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 }
 
@@ -1591,7 +1561,7 @@ static void test_names(void)
 	CU_ASSERT_EQUAL(info.length, 2 * MIB);
 	CU_ASSERT_EQUAL(daxalloc_delete_name(dx, utf8), 0);
 	daxalloc_disconnect(dx);
-	CU_ASSERT_EQUAL(status_u64(&main_h, "extents"), 0);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "extents"), 0);
 	CU_ASSERT(pool_consistent(&main_h, main_data));
 }
 
@@ -1610,7 +1580,7 @@ static int quota_suite_init(void)
 		geteuid() == 0 ? quota_conf_gid : "");
 	if (fclose(f) != 0 || harness_start(&quota_h, quota_args) < 0)
 		return -1;
-	quota_data = status_u64(&quota_h, "free_bytes");
+	quota_data = harness_status_u64(&quota_h, "free_bytes");
 	return quota_data && quota_data != UINT64_MAX ? 0 : -1;
 }
 
@@ -1683,7 +1653,7 @@ static void test_quota_root(void)
 	CU_ASSERT_EQUAL(daxalloc_alloc(dx, "q-other", 2 * MIB, 0, 0,
 				       DAXALLOC_NO_MAP, &d),
 			-EDQUOT);
-	CU_ASSERT_EQUAL(status_u64(&quota_h, "extents"), 3);
+	CU_ASSERT_EQUAL(harness_status_u64(&quota_h, "extents"), 3);
 	CU_ASSERT(pool_consistent(&quota_h, quota_data));
 
 	CU_ASSERT_EQUAL(daxalloc_delete(c), 0);
@@ -1719,7 +1689,7 @@ static void test_quota_root(void)
 	CU_ASSERT_EQUAL(daxalloc_delete(b), 0);
 	CU_ASSERT_EQUAL(daxalloc_delete(a), 0);
 	daxalloc_disconnect(dx);
-	CU_ASSERT_EQUAL(status_u64(&quota_h, "extents"), 0);
+	CU_ASSERT_EQUAL(harness_status_u64(&quota_h, "extents"), 0);
 	CU_ASSERT(pool_consistent(&quota_h, quota_data));
 }
 
@@ -1788,7 +1758,7 @@ static void test_quota_after_restart(void)
 		CU_ASSERT_EQUAL(daxalloc_delete(ext), 0);
 	CU_ASSERT_EQUAL(daxalloc_delete_name(dx, "q2"), 0);
 	daxalloc_disconnect(dx);
-	CU_ASSERT_EQUAL(status_u64(&quota_h, "extents"), 0);
+	CU_ASSERT_EQUAL(harness_status_u64(&quota_h, "extents"), 0);
 	CU_ASSERT(pool_consistent(&quota_h, quota_data));
 }
 

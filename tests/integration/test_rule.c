@@ -57,14 +57,6 @@ static char ctl_out[1 << 16];
 /* Allocations a storm may make: enough to fill a 1 GiB devdax namespace. */
 #define STORM_MAX 1024
 
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* ctl -- run daxallocctl args on the suite's daemon; its exit status */
 static int ctl(const char *const *args)
 {
@@ -75,34 +67,18 @@ static int ctl(const char *const *args)
 	return st;
 }
 
-/* status_u64 -- one number of `daxallocctl status --json` */
-static uint64_t status_u64(const char *key)
-{
-	static const char *const args[] = { "status", "--json", NULL };
-	json_object *o, *v;
-	uint64_t r = UINT64_MAX;
-
-	if (ctl(args) != 0)
-		return UINT64_MAX;
-	o = json_tokener_parse(ctl_out);
-	if (o && json_object_object_get_ex(o, key, &v))
-		r = json_object_get_uint64(v);
-	json_object_put(o);
-	return r;
-}
-
 /* wait_status -- wait until status key equals want; true if it did */
 static bool wait_status(const char *key, uint64_t want, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = harness_now_ms() + timeout_ms;
 	uint64_t v;
 
 	do {
-		v = status_u64(key);
+		v = harness_status_u64(&main_h, key);
 		if (v == want)
 			return true;
 		usleep(20000);
-	} while (now_ms() < end);
+	} while (harness_now_ms() < end);
 	fprintf(stderr, "status %s is %llu, waited for %llu\n", key,
 		(unsigned long long)v, (unsigned long long)want);
 	return false;
@@ -288,7 +264,7 @@ static void agent_main(int in, int out, bool ignore)
 /* agent_line -- the next line from a; false on timeout or EOF */
 static bool agent_line(struct agent *a, char *out, size_t cap, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = harness_now_ms() + timeout_ms;
 
 	for (;;) {
 		char *nl = memchr(a->buf, '\n', a->len);
@@ -304,7 +280,7 @@ static bool agent_line(struct agent *a, char *out, size_t cap, int timeout_ms)
 			memmove(a->buf, nl + 1, a->len);
 			return true;
 		}
-		left = (int)(end - now_ms());
+		left = (int)(end - harness_now_ms());
 		if (left <= 0 || poll(&pfd, 1, left) <= 0)
 			return false;
 		n = read(a->rep, a->buf + a->len, sizeof(a->buf) - a->len);
@@ -360,7 +336,7 @@ agent_cmd(struct agent *a, char *out, size_t cap, const char *fmt, ...)
 static bool agent_event(struct agent *a, const char *what, char *out,
 			size_t cap, int timeout_ms)
 {
-	long long end = now_ms() + timeout_ms;
+	long long end = harness_now_ms() + timeout_ms;
 	char rep[512];
 	unsigned int i;
 
@@ -374,8 +350,8 @@ static bool agent_event(struct agent *a, const char *what, char *out,
 			a->nevents--;
 			return true;
 		}
-		if (now_ms() >= end ||
-		    !agent_line(a, rep, sizeof(rep), (int)(end - now_ms())))
+		if (harness_now_ms() >= end ||
+		    !agent_line(a, rep, sizeof(rep), (int)(end - harness_now_ms())))
 			return false;
 		if (!strncmp(rep, "event ", 6))
 			agent_keep_event(a, rep);
@@ -491,7 +467,7 @@ static void test_seed_scenario(void)
 					(unsigned long long)(6 * unit),
 					(unsigned long long)(2 * unit)), 0);
 	CU_ASSERT_EQUAL(sscanf(rep, "ok %llu", &pin), 1);
-	CU_ASSERT(status_u64("pinned_bytes") == 2 * unit);
+	CU_ASSERT(harness_status_u64(&main_h, "pinned_bytes") == 2 * unit);
 
 	/* B (this process) truncates: units 4..7 leave the extent. */
 	CU_ASSERT_EQUAL_FATAL(daxalloc_connect(main_h.sock, &dx), 0);
@@ -499,23 +475,23 @@ static void test_seed_scenario(void)
 	CU_ASSERT_EQUAL(daxalloc_truncate(ext, 4 * unit), 0);
 	CU_ASSERT_EQUAL(daxalloc_extent_length(ext), 4 * unit);
 	tail = off + 4 * unit;
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), 4 * unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), 4 * unit);
 	/* A hears of it and unmaps, but keeps the pin: no ack yet. */
 	CU_ASSERT(agent_event(&a, "event break", rep, sizeof(rep), 5000));
 
 	/* The storm fills the pool and never lands in the tail. */
 	n = storm(dx, st, STORM_MAX);
 	CU_ASSERT(n > 0);
-	CU_ASSERT_EQUAL(status_u64("free_bytes"), 0);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), 0);
 	for (i = 0; i < n; i++)
 		CU_ASSERT(!overlaps(st[i], tail, 4 * unit));
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), 4 * unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), 4 * unit);
 	CU_ASSERT(check_clean());
 
 	/* The DMA completed: the tail is free again. */
 	CU_ASSERT_EQUAL(agent_cmd(&a, NULL, 0, "unpin %llu", pin), 0);
 	CU_ASSERT(wait_status("quarantined_bytes", 0, 5000));
-	CU_ASSERT_EQUAL(status_u64("free_bytes"), 4 * unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "free_bytes"), 4 * unit);
 	storm_end(st, n);
 
 	/* With the pool full again but for the tail, the storm takes it. */
@@ -556,7 +532,7 @@ static void test_break_ack(void)
 	CU_ASSERT_EQUAL(id, daxalloc_extent_id(ext));
 
 	CU_ASSERT_EQUAL(daxalloc_delete(ext), 0);
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), 2 * unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), 2 * unit);
 	CU_ASSERT_FATAL(agent_event(&a, "event break", rep, sizeof(rep), 5000));
 	CU_ASSERT_EQUAL(sscanf(rep, "event break %llu %llu %llu %llu %llu %d",
 			       &eid, &boff, &blen, &dl, &bid, &reason), 6);
@@ -572,7 +548,7 @@ static void test_break_ack(void)
 	/* A break never sent cannot be acknowledged; this one can, once. */
 	CU_ASSERT_EQUAL(agent_cmd(&a, NULL, 0, "ack %llu", bid + 1000), -ENOENT);
 	CU_ASSERT_EQUAL(agent_cmd(&a, NULL, 0, "ack %llu", bid), 0);
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), 0);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), 0);
 	CU_ASSERT_EQUAL(agent_cmd(&a, NULL, 0, "ack %llu", bid), -ENOENT);
 	CU_ASSERT(check_clean());
 	daxalloc_disconnect(dx);
@@ -599,15 +575,15 @@ static void test_break_ignored(void)
 					     DAXALLOC_NO_MAP, &ext), 0);
 	CU_ASSERT_EQUAL_FATAL(agent_cmd(&a, rep, sizeof(rep), "open 0 ignored"), 0);
 	CU_ASSERT_EQUAL(daxalloc_delete(ext), 0);
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	CU_ASSERT(agent_event(&a, "event break", rep, sizeof(rep), 5000));
 	/* No ack: after the lease-break time, A is revoked... */
 	CU_ASSERT(agent_event(&a, "event revoked", rep, sizeof(rep),
 			      (BREAK_S + 5) * 1000));
-	CU_ASSERT(now_ms() - t0 >= BREAK_S * 1000 - 100);
+	CU_ASSERT(harness_now_ms() - t0 >= BREAK_S * 1000 - 100);
 	/* ...and the range stays: A still lives and may still write. */
 	usleep(300000);
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), unit);
 	CU_ASSERT(check_clean());
 
 	/* revoke --kill: SIGKILL through the pidfd, freed after the exit. */
@@ -656,7 +632,7 @@ static void test_revoke_no_kill(void)
 	/* The owner deletes: A may still write there, so it is held. */
 	CU_ASSERT_EQUAL(daxalloc_delete(ext), 0);
 	usleep(200000);
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), unit);
 	CU_ASSERT(check_clean());
 	/* A exits by itself: now it is free. */
 	CU_ASSERT_EQUAL(agent_stop(&a, 0), 0);
@@ -682,10 +658,10 @@ static void test_holder_killed(void)
 	CU_ASSERT_EQUAL(agent_cmd(&a, rep, sizeof(rep), "pin 0 %llu 4096",
 				  (unsigned long long)unit), 0);
 	CU_ASSERT_EQUAL(daxalloc_delete(ext), 0);
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), 2 * unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), 2 * unit);
 	agent_stop(&a, SIGKILL);
 	CU_ASSERT(wait_status("quarantined_bytes", 0, 5000));
-	CU_ASSERT_EQUAL(status_u64("pinned_bytes"), 0);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "pinned_bytes"), 0);
 	CU_ASSERT(check_clean());
 	daxalloc_disconnect(dx);
 }
@@ -713,15 +689,15 @@ static void test_daemon_killed(void)
 					(unsigned long long)(3 * unit)), 0);
 	CU_ASSERT_EQUAL(sscanf(rep, "ok %llu", &pin), 1);
 	CU_ASSERT_EQUAL(daxalloc_truncate(ext, 2 * unit), 0);
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), 2 * unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), 2 * unit);
 	CU_ASSERT(agent_event(&a, "event break", rep, sizeof(rep), 5000));
 	CU_ASSERT_EQUAL(daxalloc_close(ext), 0);
 	daxalloc_disconnect(dx);
 
 	CU_ASSERT_EQUAL(harness_stop(&main_h, SIGKILL, &st), 0);
 	CU_ASSERT_EQUAL_FATAL(harness_start(&main_h, main_args), 0);
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), 2 * unit);
-	CU_ASSERT_EQUAL(status_u64("pinned_bytes"), 8192);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), 2 * unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "pinned_bytes"), 8192);
 	CU_ASSERT(check_clean());
 
 	/* The agent's library reconnects; the pin id is still its own. */
@@ -771,17 +747,17 @@ static void test_bad_input(void)
 	CU_ASSERT_EQUAL(agent_cmd(&a, NULL, 0, "unpin 999999999"), -ENOENT);
 	CU_ASSERT_EQUAL(agent_cmd(&b, NULL, 0, "unpin %llu", first), -EPERM);
 	CU_ASSERT_EQUAL(agent_cmd(&b, NULL, 0, "ack 12345"), -ENOENT);
-	CU_ASSERT_EQUAL(status_u64("pinned_bytes"), PIN_LIMIT * 64);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "pinned_bytes"), PIN_LIMIT * 64);
 
 	/* Deleted while A pins: held until A's pins and both leases end. */
 	CU_ASSERT_EQUAL(daxalloc_delete(ext), 0);
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), unit);
 	CU_ASSERT_EQUAL(agent_stop(&b, 0), 0);
 	for (pin = first; pin < first + PIN_LIMIT - 1; pin++)
 		CU_ASSERT_EQUAL(agent_cmd(&a, NULL, 0, "unpin %llu", pin), 0);
 	/* One pin left, and with it A's acknowledgement: still held. */
-	CU_ASSERT_EQUAL(status_u64("pinned_bytes"), 64);
-	CU_ASSERT_EQUAL(status_u64("quarantined_bytes"), unit);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "pinned_bytes"), 64);
+	CU_ASSERT_EQUAL(harness_status_u64(&main_h, "quarantined_bytes"), unit);
 	/* The last unpin lets A's library acknowledge: free. */
 	CU_ASSERT_EQUAL(agent_cmd(&a, NULL, 0, "unpin %llu", pin), 0);
 	CU_ASSERT(wait_status("quarantined_bytes", 0, 5000));
@@ -809,7 +785,7 @@ static int suite_init(void)
 	fclose(f);
 	if (harness_start(&main_h, main_args) < 0)
 		return -1;
-	unit = status_u64("unit");
+	unit = harness_status_u64(&main_h, "unit");
 	return unit && unit != UINT64_MAX ? 0 : -1;
 }
 

@@ -130,15 +130,6 @@ static uint64_t storm_rand(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-/* storm_now_ms -- a monotonic clock in milliseconds */
-static long long storm_now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* storm_fail -- report a broken rule, with the round and the seed */
 static void __attribute__((format(printf, 1, 2)))
 storm_fail(const char *fmt, ...)
@@ -739,14 +730,14 @@ static int storm_audit(unsigned int may_adopt)
 /* storm_wait_clients -- reap the clients; false if one broke a rule */
 static bool storm_wait_clients(const pid_t *pids)
 {
-	long long end = storm_now_ms() + 20000;
+	long long end = harness_now_ms() + 20000;
 	bool ok = true;
 	unsigned int i;
 	int st;
 
 	for (i = 0; i < STORM_CLIENTS; i++) {
 		while (waitpid(pids[i], &st, WNOHANG) == 0) {
-			if (storm_now_ms() > end) {
+			if (harness_now_ms() > end) {
 				storm_fail("client %u (pid %d) does not end", i,
 					   (int)pids[i]);
 				kill(pids[i], SIGKILL);
@@ -855,7 +846,7 @@ static unsigned int storm_rounds_wanted(void)
 static void test_storm_rounds(void)
 {
 	unsigned int rounds = storm_rounds_wanted(), r;
-	long long t0 = storm_now_ms();
+	long long t0 = harness_now_ms();
 
 	for (r = 0; r < rounds && !storm.failed; r++) {
 		int sig = rounds >= 4 && r == rounds / 4 ? SIGTERM : SIGKILL;
@@ -874,7 +865,7 @@ static void test_storm_rounds(void)
 		"%lu extents of in-flight allocs adopted; "
 		"restarts found the last transaction whole %lu times, torn %lu times\n",
 		storm.where, storm.rounds, STORM_CLIENTS, storm.seed,
-		(double)(storm_now_ms() - t0) / 1000.0, storm.allocs,
+		(double)(harness_now_ms() - t0) / 1000.0, storm.allocs,
 		storm.deletes, storm.enospc, storm.verified,
 		storm.max_extents, storm.doubt_absent, storm.doubt_present,
 		storm.adopted, storm.replayed, storm.torn);

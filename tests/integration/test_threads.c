@@ -650,22 +650,13 @@ static bool daemon_fds; /* Alloc replies carry the device fd */
 static bool daemon_open; /* Open works */
 static char daemon_why[256]; /* what is missing, when something is */
 
-/* now_ms -- a monotonic clock in milliseconds */
-static long long now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
-}
-
 /* wait_fds -- wait up to 2 s for this process to hold want descriptors */
 static int wait_fds(int want)
 {
-	long long end = now_ms() + 2000;
+	long long end = harness_now_ms() + 2000;
 	int n;
 
-	while ((n = harness_count_fds()) != want && now_ms() < end)
+	while ((n = harness_count_fds()) != want && harness_now_ms() < end)
 		usleep(10000);
 	return n;
 }
@@ -874,16 +865,16 @@ static void *hold_worker(void *arg)
 
 	worker_start(w);
 	if (w->idx == 0) {
-		t0 = now_ms();
+		t0 = harness_now_ms();
 		r = echo_call(s, TAG_HOLD, &err);
 		if (r != -ETIMEDOUT)
 			worker_fail(w, "held call: %d (%s), not -ETIMEDOUT", r,
 				    err.msg);
 		else if (!strstr(err.msg, "no reply"))
 			worker_fail(w, "held call: message \"%s\"", err.msg);
-		if (now_ms() - t0 < 250 || now_ms() - t0 > 5000)
+		if (harness_now_ms() - t0 < 250 || harness_now_ms() - t0 > 5000)
 			worker_fail(w, "held call gave up after %lld ms",
-				    now_ms() - t0);
+				    harness_now_ms() - t0);
 		return NULL;
 	}
 	/* Followers keep going while the leader's call times out. */
@@ -950,9 +941,9 @@ static void test_session_broken(void)
 	CU_ASSERT_EQUAL_FATAL(session_open(fake.sock, "test", &s, &err), 0);
 	CU_ASSERT_EQUAL(run_workers(8, hang_worker, s, 1), 0);
 	/* Later calls fail at once. */
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	CU_ASSERT_EQUAL(echo_call(s, TAG_ECHO, &err), -EPIPE);
-	CU_ASSERT(now_ms() - t0 < 100);
+	CU_ASSERT(harness_now_ms() - t0 < 100);
 	CU_ASSERT_PTR_NOT_NULL(strstr(err.msg, "broken"));
 	CU_ASSERT_EQUAL(session_next_event(s, &ev, &err), -EPIPE);
 	session_close(s);
@@ -1563,14 +1554,14 @@ static void *gone_worker(void *arg)
 {
 	struct worker *w = arg;
 	struct daxalloc_info info;
-	long long end = now_ms() + 20000;
+	long long end = harness_now_ms() + 20000;
 	int r;
 
 	worker_start(w);
 	do {
 		r = daxalloc_stat_id(w->arg, 1, &info);
 	} while ((r == 0 || r == -ENOENT || r == -EOPNOTSUPP) &&
-		 now_ms() < end);
+		 harness_now_ms() < end);
 	if (r != -EPIPE && r != -ECONNRESET)
 		worker_fail(w, "ended with %d (%s)", r, daxalloc_errmsg());
 	else if (!daxalloc_errmsg()[0])
@@ -1603,9 +1594,9 @@ static void test_daemon_gone(void)
 	CU_ASSERT_EQUAL_FATAL(pthread_create(&kt, NULL, killer, &h), 0);
 	CU_ASSERT_EQUAL(run_workers(8, gone_worker, dx, 0), 0);
 	pthread_join(kt, NULL);
-	t0 = now_ms();
+	t0 = harness_now_ms();
 	CU_ASSERT_EQUAL(daxalloc_stat_id(dx, 1, &info), -EPIPE);
-	CU_ASSERT(now_ms() - t0 < 100);
+	CU_ASSERT(harness_now_ms() - t0 < 100);
 	CU_ASSERT_PTR_NOT_NULL(strstr(daxalloc_errmsg(), "broken"));
 	daxalloc_disconnect(dx);
 	harness_fini(&h);
