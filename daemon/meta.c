@@ -388,6 +388,14 @@ int meta_open(struct device *dev, struct meta **out)
 	r = meta_pick_sb(m);
 	if (r < 0)
 		goto err_free;
+	/* A namespace re-created with a larger alignment cannot map our units. */
+	if (dev->kind == DEVICE_DEVDAX && m->sb.unit % dev->align) {
+		log_err("%s: the pool's unit (%llu bytes) is not a multiple of the device's alignment (%llu bytes): clients could not map its extents; format it again",
+			dev->path, (unsigned long long)m->sb.unit,
+			(unsigned long long)dev->align);
+		r = -EINVAL;
+		goto err_free;
+	}
 	r = meta_replay(m);
 	if (r < 0)
 		goto err_free;

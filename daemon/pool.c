@@ -1041,9 +1041,15 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 	extent_index_init(&p->index);
 	TAILQ_INIT(&p->quarantine.ranges);
 
+	/*
+	 * devdax maps only at offsets and lengths of the device's alignment:
+	 * its unit is that alignment, whatever --unit (a file's) says.
+	 */
+	if (dev->kind == DEVICE_DEVDAX || !unit)
+		unit = dev->align;
 	if (fmt == POOL_FORMAT_ALWAYS ||
 	    (fmt == POOL_FORMAT_IF_NEW && dev->created))
-		r = meta_format(dev, unit ? unit : dev->align, &p->meta);
+		r = meta_format(dev, unit, &p->meta);
 	else
 		r = meta_open(dev, &p->meta);
 	if (r < 0)
