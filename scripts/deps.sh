@@ -4,7 +4,7 @@
 # Idempotent and quick when everything is there: it asks dpkg first and only
 # calls apt-get for what is missing.  Uses sudo when not run as root.
 # --devdax adds what the devdax guest of tests/devdax/ needs (qemu, ndctl,
-# daxctl, busybox-static, kmod, cpio); the guest's kernel is downloaded by
+# daxctl, busybox-static, kmod, cpio, xz-utils, bc); the guest's kernel is downloaded by
 # tests/devdax/prepare.sh, never installed.
 set -euo pipefail
 
@@ -18,7 +18,7 @@ packages=(
     libcunit1-dev
 )
 if [ "${1:-}" = --devdax ]; then
-    packages+=(qemu-system-x86 ndctl daxctl busybox-static kmod cpio)
+    packages+=(qemu-system-x86 ndctl daxctl busybox-static kmod cpio xz-utils bc)
 fi
 
 missing=()

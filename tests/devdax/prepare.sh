@@ -26,9 +26,17 @@ for t in qemu-system-x86_64 busybox depmod modprobe cpio ndctl daxctl; do
 	}
 done
 
-pkg=$(apt-cache depends linux-image-amd64 2>/dev/null |
-	awk '/Depends: linux-image-[0-9]/ { print $2; exit }')
-[ -n "$pkg" ] || { echo "prepare.sh: cannot resolve linux-image-amd64" >&2; exit 3; }
+resolve() {
+	apt-cache depends linux-image-amd64 2>/dev/null |
+		awk '/Depends: linux-image-[0-9]/ { print $2; exit }'
+}
+pkg=$(resolve)
+# A machine whose package lists were never fetched (or were cleaned).
+if [ -z "$pkg" ] && [ "$(id -u)" -eq 0 ]; then
+	apt-get update -qq >/dev/null 2>&1 || true
+	pkg=$(resolve)
+fi
+[ -n "$pkg" ] || { echo "prepare.sh: cannot resolve linux-image-amd64 (apt-get update?)" >&2; exit 3; }
 ver=${pkg#linux-image-}
 
 if [ ! -f "$dir/kernel/$ver.ok" ]; then
@@ -67,4 +75,24 @@ if [ ! -f "$dir/initramfs.cpio" ] || [ "$here/init" -nt "$dir/initramfs.cpio" ] 
 	rm -rf "$root"
 fi
 ln -sf "kernel/boot/vmlinuz-$ver" "$dir/vmlinuz"
+
+# The uncompressed ELF vmlinux boots through PVH, about 2.5 s faster under
+# TCG than the bzImage decompressing itself.  Debian compresses it with
+# xz: decompress from the stream's magic (xz complains of the bytes after
+# the stream; the ELF magic says whether it worked).  run.sh falls back to
+# the bzImage when there is none.
+if [ ! -f "$dir/vmlinux" ] || [ "$dir/kernel/$ver.ok" -nt "$dir/vmlinux" ]; then
+	rm -f "$dir/vmlinux"
+	z=$dir/kernel/boot/vmlinuz-$ver
+	off=$(LC_ALL=C grep -obUaP '\xfd7zXZ\x00' "$z" 2>/dev/null | head -n 1 | cut -d: -f1)
+	if [ -n "$off" ] && command -v xz >/dev/null 2>&1; then
+		tail -c +$((off + 1)) "$z" | xz -dc >"$dir/vmlinux.new" 2>/dev/null || true
+		if [ "$(head -c 4 "$dir/vmlinux.new" | od -An -tx1 | tr -d ' ')" = 7f454c46 ]; then
+			mv "$dir/vmlinux.new" "$dir/vmlinux"
+		else
+			echo "prepare.sh: no vmlinux in $z; booting the bzImage" >&2
+		fi
+	fi
+	rm -f "$dir/vmlinux.new"
+fi
 echo "$ver" >"$dir/version"

@@ -7,7 +7,8 @@
  * after a random 20..200 ms, restarts it on the same 256 MiB file pool and
  * compares what it recovered with what the clients were told.  The rounds
  * run twice, on a pool in /dev/shm and on one in $TMPDIR, because the two
- * put the kills in different places (see storm_setup()).
+ * put the kills in different places (see storm_setup()); with
+ * $DAXALLOC_TEST_DEVICE set (the devdax guest) they run once, on it.
  *
  * The daemon replies only once a change is durable, so the rule is strict:
  * every extent a client saw allocated and did not see deleted is there, at
@@ -98,8 +99,9 @@ struct storm_listed {
 
 static struct {
 	struct harness h;
-	const char *where; /* "tmpfs" or "TMPDIR": where the pool lives */
-	const char *args[5];
+	const char *where; /* "tmpfs", "TMPDIR" or the device: where the pool lives */
+	const char *pool;  /* its path: h.pool, or $DAXALLOC_TEST_DEVICE */
+	const char *args[7];
 	uint64_t seed;
 	uint64_t rng;
 	struct storm_extent ext[STORM_EXTENTS_MAX];
@@ -877,7 +879,7 @@ static void test_storm_rounds(void)
 static void test_offline_check(void)
 {
 	const char *argv[] = { getenv("DAXALLOCD"), "--check", "--device",
-			       storm.h.pool, NULL };
+			       storm.pool, "--config", "/dev/null", NULL };
 	int st;
 
 	/* After a failed storm there may be no daemon left to stop. */
@@ -892,27 +894,30 @@ static void test_offline_check(void)
 }
 
 /*
- * storm_make_pool -- a formatted 256 MiB pool file made by the test
+ * storm_make_pool -- format storm.pool, creating a 256 MiB file first
  *
  * The daemon creates no pool file under /dev (a devdax namespace missing
  * there must not silently become a file in RAM), so on /dev/shm the file
- * is made here and formatted with daxallocd --format.
+ * is made here (create) and formatted with daxallocd --format; a devdax
+ * namespace is only formatted.
  */
-static int storm_make_pool(void)
+static int storm_make_pool(bool create)
 {
 	const char *argv[] = { getenv("DAXALLOCD"), "--format", "--device",
-			       storm.h.pool, NULL };
+			       storm.pool, "--config", "/dev/null", NULL };
 	int fd, st;
 
-	fd = open(storm.h.pool, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return -errno;
-	if (ftruncate(fd, 256 * STORM_MIB) < 0) {
-		st = -errno;
+	if (create) {
+		fd = open(storm.pool, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+		if (fd < 0)
+			return -errno;
+		if (ftruncate(fd, 256 * STORM_MIB) < 0) {
+			st = -errno;
+			close(fd);
+			return st;
+		}
 		close(fd);
-		return st;
 	}
-	close(fd);
 	if (harness_run(argv, storm.out, STORM_OUT_MAX, &st) < 0 || st != 0) {
 		fprintf(stderr, "storm: daxallocd --format:\n%s", storm.out);
 		return -EIO;
@@ -931,7 +936,8 @@ static int storm_make_pool(void)
  * caught.  On tmpfs msync() is free and the kills spread over the request
  * path, which catches exactly that.
  */
-static int storm_setup(const char *tmpdir, const char *where)
+static int storm_setup(const char *tmpdir, const char *where,
+		       const char *dev)
 {
 	const char *s = getenv("STORM_SEED");
 	const char *saved = getenv("TMPDIR");
@@ -959,16 +965,19 @@ static int storm_setup(const char *tmpdir, const char *where)
 	free(keep);
 	if (r < 0)
 		return r;
-	if (tmpdir) {
-		r = storm_make_pool();
+	storm.pool = dev ? dev : storm.h.pool;
+	if (tmpdir || dev) {
+		r = storm_make_pool(!dev);
 		if (r < 0)
 			return r;
 	}
 	storm.args[0] = "--device";
-	storm.args[1] = storm.h.pool;
-	storm.args[2] = "--size";
-	storm.args[3] = "256M";
-	storm.args[4] = NULL;
+	storm.args[1] = storm.pool;
+	storm.args[2] = "--config";
+	storm.args[3] = "/dev/null";
+	storm.args[4] = dev ? NULL : "--size";
+	storm.args[5] = "256M";
+	storm.args[6] = NULL;
 	fprintf(stderr, "storm (%s pool): STORM_SEED=%" PRIu64 ", folder %s\n",
 		where, storm.seed, storm.h.dir);
 	/* A new pool, formatted by the test or by this first start, is clean. */
@@ -1000,12 +1009,19 @@ static bool storm_have_shm(void)
 
 static int suite_init_tmpfs(void)
 {
-	return storm_setup("/dev/shm", "tmpfs") < 0 ? -1 : 0;
+	return storm_setup("/dev/shm", "tmpfs", NULL) < 0 ? -1 : 0;
 }
 
 static int suite_init_disk(void)
 {
-	return storm_setup(NULL, "TMPDIR") < 0 ? -1 : 0;
+	return storm_setup(NULL, "TMPDIR", NULL) < 0 ? -1 : 0;
+}
+
+static int suite_init_device(void)
+{
+	const char *dev = getenv("DAXALLOC_TEST_DEVICE");
+
+	return storm_setup(NULL, dev, dev) < 0 ? -1 : 0;
 }
 
 static int suite_fini(void)
@@ -1021,8 +1037,15 @@ static const struct harness_test storm_tests[] = {
 
 int main(void)
 {
+	const char *dev = getenv("DAXALLOC_TEST_DEVICE");
 	struct harness_suite suites[3] = { { 0 } }, *s = suites;
 
+	if (dev && *dev) {
+		*s = (struct harness_suite){ "storm on DAXALLOC_TEST_DEVICE",
+					     suite_init_device, suite_fini,
+					     storm_tests };
+		return harness_main(suites);
+	}
 	if (storm_have_shm())
 		*s++ = (struct harness_suite){ "storm on a tmpfs pool",
 					       suite_init_tmpfs, suite_fini,
