@@ -275,10 +275,7 @@ static int device_devdax_open(struct device *d, const struct device_config *cfg,
 			d->path, cfg->size);
 		return -EINVAL;
 	}
-	if (cfg->unit)
-		log_info("%s: the allocation unit of a devdax device is its "
-			 "alignment; unit %" PRIu64 " is ignored",
-			 d->path, cfg->unit);
+	/* Its unit is its alignment: pool_open_device() ignores cfg->unit. */
 	d->fd = open(d->path, O_RDWR | O_CLOEXEC | O_NOCTTY);
 	if (d->fd < 0) {
 		r = -errno;
