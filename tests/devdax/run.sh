@@ -6,7 +6,7 @@
 #
 # DIR is the cache prepare.sh fills (it is run first).  The guest's root
 # is the host's, read-only over 9p; DIR's build folder (DIR/..) is shared
-# read-write at the same path; IMAGE (default DIR/nvdimm.img, SIZE 1026M,
+# read-write at the same path, the source tree read-only at its; IMAGE (default DIR/nvdimm.img, SIZE 1026M,
 # created sparse if missing; -f empties it first) backs the NVDIMM and is
 # flock'ed for the run.  CMD runs as root in the guest under /bin/sh, in
 # DIR/NAME.result (NAME: IMAGE's base name without .img); its output comes
@@ -47,6 +47,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 "$here/prepare.sh" "$dir" || exit 127
 dir=$(cd "$dir" && pwd)
 build=$(cd "$dir/.." && pwd)
+src=$(cd "$here/../.." && pwd)
 [ -n "$img" ] || img=$dir/nvdimm.img
 name=$(basename "$img" .img)
 res=$dir/$name.result
@@ -87,7 +88,9 @@ mkdir -p "$res"
 imgsz=$(stat -c %s "$img")
 maxmem=$((2 + (imgsz + (1 << 30) - 1) / (1 << 30)))G
 
-cmdline="console=ttyS0 quiet panic=-1 devdax.build=$build"
+# The source and build folders are shared at their own paths, so that
+# they are there even where the guest has its own tmpfs (a clone in /tmp).
+cmdline="console=ttyS0 quiet panic=-1 devdax.build=$build devdax.src=$src"
 # Interactive: Ctrl-C goes to the guest, not to qemu.
 serial="-serial stdio"
 if [ -n "$interactive" ]; then
@@ -108,6 +111,8 @@ timeout --foreground -k 5 "$timeout" qemu-system-x86_64 \
 	-device virtio-9p-pci,fsdev=fsres,mount_tag=result \
 	-fsdev local,id=fsbuild,path="$build",security_model=none,multidevs=remap \
 	-device virtio-9p-pci,fsdev=fsbuild,mount_tag=build \
+	-fsdev local,id=fssrc,path="$src",security_model=none,readonly=on,multidevs=remap \
+	-device virtio-9p-pci,fsdev=fssrc,mount_tag=src \
 	-object memory-backend-file,id=mem1,share=on,mem-path="$img",size=$imgsz,align=2M \
 	-device nvdimm,id=nvdimm1,memdev=mem1,label-size=128K \
 	-serial file:"$console" $serial -monitor none
