@@ -270,7 +270,7 @@ int conn_accept(struct server *srv, int fd, enum conn_kind kind)
 	ev_io_init(&c->wio, conn_write_cb, fd, EV_WRITE);
 	c->rio.data = c->wio.data = c;
 	ev_timer_init(&c->hello_timer, conn_hello_timeout_cb,
-		      (ev_tstamp)srv->opts->hello_timeout_s, 0.);
+		      (ev_tstamp)srv->limits.hello_timeout_s, 0.);
 	c->hello_timer.data = c;
 	ev_io_start(srv->loop, &c->rio);
 	ev_timer_start(srv->loop, &c->hello_timer);

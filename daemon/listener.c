@@ -4,17 +4,22 @@
  *
  * A socket file left behind by a daemon that died is replaced; one that a
  * live daemon still listens on is left alone and start-up fails, so two
- * daemons never serve the same path.
+ * daemons never serve the same path.  Under socket activation systemd
+ * owns the sockets and their files: we take them by name and never
+ * unlink them.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
+
+#include <systemd/sd-daemon.h>
 
 #include "listener.h"
 #include "log.h"
@@ -111,14 +116,114 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 	}
 }
 
+/* listener_kind_by_name -- the connection kind a FileDescriptorName= names */
+static int listener_kind_by_name(const char *name)
+{
+	unsigned int k;
+
+	for (k = 0; k < CONN_KIND_COUNT; k++)
+		if (!strcmp(name, conn_kind_name(k)))
+			return (int)k;
+	return -1;
+}
+
+/*
+ * listener_activated -- the listening sockets systemd passed us, by name
+ *
+ * daxallocd.socket says FileDescriptorName=client, daxallocd-control.socket
+ * FileDescriptorName=control.  fds[kind] is the descriptor, or -1 for a
+ * socket we must create ourselves.  A passed descriptor with another name,
+ * a second one of a kind, or one that is not a listening SOCK_SEQPACKET
+ * Unix socket is closed with a warning: serving the wrong socket would be
+ * worse than serving our own.  The environment is unset so nothing we
+ * start inherits it.
+ */
+int listener_activated(int fds[CONN_KIND_COUNT])
+{
+	char **names = NULL;
+	unsigned int k;
+	int i, n;
+
+	for (k = 0; k < CONN_KIND_COUNT; k++)
+		fds[k] = -1;
+	n = sd_listen_fds_with_names(1, &names);
+	if (n < 0) {
+		log_err("socket activation: %s", strerror(-n));
+		return n;
+	}
+	for (i = 0; i < n; i++) {
+		const char *name = names && names[i] ? names[i] : "unknown";
+		int fd = SD_LISTEN_FDS_START + i;
+		int kind = listener_kind_by_name(name);
+
+		if (kind < 0 || fds[kind] >= 0 ||
+		    sd_is_socket_unix(fd, SOCK_SEQPACKET, 1, NULL, 0) <= 0) {
+			log_warn("socket activation: descriptor %d (FileDescriptorName=%s) is %s; closing it",
+				 fd, name,
+				 kind < 0 ? "neither 'client' nor 'control'" :
+				 fds[kind] >= 0 ? "a second one of its name" :
+						  "not a listening SOCK_SEQPACKET Unix socket");
+			close(fd);
+			continue;
+		}
+		if (fcntl(fd, F_SETFD, FD_CLOEXEC) < 0 ||
+		    fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK) < 0)
+			log_warn("socket activation: descriptor %d: %s", fd,
+				 strerror(errno));
+		fds[kind] = fd;
+	}
+	for (i = 0; names && names[i]; i++)
+		free(names[i]);
+	free(names);
+	return 0;
+}
+
+/*
+ * listener_adopt -- serve a socket systemd passed us
+ *
+ * Its address is what the socket unit says; a configured path that differs
+ * is logged, since clients that follow the configuration would miss it.
+ */
+static int listener_adopt(struct listener *l, int fd, const char *path)
+{
+	struct sockaddr_un sa;
+	socklen_t len = sizeof(sa);
+	const char *bound = path;
+
+	memset(&sa, 0, sizeof(sa));
+	if (getsockname(fd, (struct sockaddr *)&sa, &len) == 0 &&
+	    len > offsetof(struct sockaddr_un, sun_path) && sa.sun_path[0]) {
+		sa.sun_path[sizeof(sa.sun_path) - 1] = '\0';
+		bound = sa.sun_path;
+	}
+	if (strcmp(bound, path))
+		log_notice("the %s socket from systemd is %s, not the configured %s",
+			   conn_kind_name(l->kind), bound, path);
+	l->path = strdup(bound);
+	if (!l->path) {
+		close(fd);
+		return -ENOMEM;
+	}
+	l->fd = fd;
+	l->owns_file = false;
+	ev_io_init(&l->io, listener_accept_cb, fd, EV_READ);
+	l->io.data = l;
+	log_info("listening on %s (%s socket, from systemd)", l->path,
+		 conn_kind_name(l->kind));
+	return 0;
+}
+
 /*
  * listener_open -- bind and listen on path with the given file mode
+ *
+ * activated_fd >= 0 is a socket from systemd (listener_activated()), served
+ * as it is; the listener owns it from here, also on failure.
  *
  * The umask is narrowed around bind() so the socket file never exists with
  * a wider mode than asked, not even between bind() and chmod().
  */
 int listener_open(struct listener *l, struct server *srv, enum conn_kind kind,
-		  const char *path, mode_t mode)
+		  const char *path, mode_t mode, int activated_fd)
 {
 	struct sockaddr_un sa;
 	mode_t old_mask;
@@ -128,6 +233,8 @@ int listener_open(struct listener *l, struct server *srv, enum conn_kind kind,
 	l->fd = -1;
 	l->srv = srv;
 	l->kind = kind;
+	if (activated_fd >= 0)
+		return listener_adopt(l, activated_fd, path);
 	r = listener_addr(path, &sa);
 	if (r < 0) {
 		log_err("socket path %s is too long", path);

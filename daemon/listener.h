@@ -23,8 +23,9 @@ struct listener {
 	ev_io io;
 };
 
+int listener_activated(int fds[CONN_KIND_COUNT]);
 int listener_open(struct listener *l, struct server *srv, enum conn_kind kind,
-		  const char *path, mode_t mode);
+		  const char *path, mode_t mode, int activated_fd);
 void listener_start(struct listener *l);
 void listener_stop(struct listener *l);
 void listener_close(struct listener *l);

@@ -22,11 +22,14 @@
 #include "device.h"
 #include "pool.h"
 #include "procid.h"
+#include "reload.h"
 #include "server.h"
 #include "wire.h"
 
 /* How long accepting pauses after the process ran out of descriptors. */
 #define SERVER_ACCEPT_PAUSE_S 1.0
+/* How often the STATUS= line for systemctl status is refreshed. */
+#define SERVER_STATUS_S 5.0
 
 /* server_uptime_ms -- milliseconds since server_init() */
 uint64_t server_uptime_ms(const struct server *s)
@@ -140,13 +143,80 @@ static void server_accept_resume_cb(struct ev_loop *loop, ev_timer *w,
 	server_accept_resume(w->data);
 }
 
-/* server_signal_cb -- SIGTERM and SIGINT stop the loop; SIGHUP is noted */
+/* server_fmt_bytes -- a byte count for people: "1.5 GiB", "512 MiB", "0 B" */
+static void server_fmt_bytes(char *buf, size_t len, uint64_t v)
+{
+	static const char *const units[] = { "B", "KiB", "MiB", "GiB", "TiB",
+					     "PiB" };
+	unsigned int u = 0;
+	double d = (double)v;
+
+	while (d >= 1024. && u + 1 < sizeof(units) / sizeof(units[0])) {
+		d /= 1024.;
+		u++;
+	}
+	if (u == 0)
+		snprintf(buf, len, "%llu B", (unsigned long long)v);
+	else
+		snprintf(buf, len, "%.*f %s", d < 10. ? 1 : 0, d, units[u]);
+}
+
+/*
+ * server_status_update -- a STATUS= line with live figures
+ *
+ * Sent only when it changed, so an idle daemon stays quiet.
+ */
+static void server_status_update(struct server *s)
+{
+	char line[sizeof(s->status_line)], fb[32], tb[32], qb[32];
+	struct pool_stats ps = { 0 };
+	unsigned int clients = 0;
+	struct conn *c;
+
+	if (!s->pool)
+		return;
+	pool_get_stats(s->pool, &ps);
+	TAILQ_FOREACH(c, &s->conns, entry)
+		clients += c->kind == CONN_CLIENT;
+	server_fmt_bytes(fb, sizeof(fb), ps.free_bytes);
+	server_fmt_bytes(tb, sizeof(tb), ps.data_size);
+	server_fmt_bytes(qb, sizeof(qb), ps.quarantined_bytes);
+	snprintf(line, sizeof(line),
+		 "serving: %llu extents, %s free of %s, %s quarantined, %u client connection%s",
+		 (unsigned long long)ps.extents, fb, tb, qb, clients,
+		 clients == 1 ? "" : "s");
+	if (!strcmp(line, s->status_line))
+		return;
+	memcpy(s->status_line, line, sizeof(line));
+	notify_status(line);
+}
+
+static void server_status_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	server_status_update(w->data);
+}
+
+/*
+ * server_watchdog_cb -- tell the service manager the loop still turns
+ *
+ * Sent from a loop timer on purpose: a loop stuck in a callback stops the
+ * pings, and systemd restarts the daemon (WatchdogSec=, Restart=).
+ */
+static void server_watchdog_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	notify_watchdog();
+}
+
+/* server_signal_cb -- SIGTERM and SIGINT stop the loop; SIGHUP reloads */
 static void server_signal_cb(struct ev_loop *loop, ev_signal *w, int revents)
 {
 	struct server *s = w->data;
 
 	if (w->signum == SIGHUP) {
-		log_notice("SIGHUP: nothing to reload yet");
+		log_notice("SIGHUP: reloading %s", s->opts->config_path);
+		reload_config(s);
+		s->status_line[0] = '\0';
+		server_status_update(s);
 		return;
 	}
 	log_notice("%s: shutting down", strsignal(w->signum));
@@ -185,11 +255,13 @@ int server_init(struct server *s, const struct options *opts,
 		[CONN_CLIENT] = opts->socket_path,
 		[CONN_CONTROL] = opts->control_path,
 	};
+	int activated[CONN_KIND_COUNT];
 	unsigned int k;
 	int r;
 
 	memset(s, 0, sizeof(*s));
 	s->opts = opts;
+	s->cfg = &opts->cfg;
 	s->pool = pool;
 	s->reserve_fd = -1;
 	s->exit_status = 1;
@@ -197,6 +269,7 @@ int server_init(struct server *s, const struct options *opts,
 	TAILQ_INIT(&s->flushq);
 	TAILQ_INIT(&s->procs);
 	s->client_fd[0] = s->client_fd[1] = -1;
+	s->limits.hello_timeout_s = opts->hello_timeout_s;
 	s->limits.connections_per_process = opts->connections_per_process;
 	s->limits.max_name_length = opts->max_name_length;
 	s->limits.lease_break_time_s = opts->cfg.lease_break_time_s;
@@ -250,10 +323,21 @@ int server_init(struct server *s, const struct options *opts,
 		if (r < 0)
 			goto err_fds;
 	}
+	r = listener_activated(activated);
+	if (r < 0)
+		goto err_fds;
 	for (k = 0; k < CONN_KIND_COUNT; k++) {
-		r = listener_open(&s->listeners[k], s, k, paths[k], modes[k]);
-		if (r < 0)
+		r = listener_open(&s->listeners[k], s, k, paths[k], modes[k],
+				  activated[k]);
+		if (r < 0) {
+			unsigned int j;
+
+			/* listener_open() took activated[k]; not the later ones. */
+			for (j = k + 1; j < CONN_KIND_COUNT; j++)
+				if (activated[j] >= 0)
+					close(activated[j]);
 			goto err_listeners;
+		}
 	}
 	s->reserve_fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -265,6 +349,11 @@ int server_init(struct server *s, const struct options *opts,
 	s->before_sleep.data = s;
 	ev_timer_init(&s->accept_resume, server_accept_resume_cb, 0., 0.);
 	s->accept_resume.data = s;
+	ev_timer_init(&s->status, server_status_cb, SERVER_STATUS_S,
+		      SERVER_STATUS_S);
+	s->status.data = s;
+	ev_timer_init(&s->watchdog, server_watchdog_cb, 0., 0.);
+	s->watchdog.data = s;
 	return 0;
 
 err_listeners:
@@ -286,6 +375,7 @@ err_buf:
 /* server_run -- serve until a signal stops us; returns the exit status */
 int server_run(struct server *s)
 {
+	uint64_t usec;
 	unsigned int k;
 
 	ev_signal_start(s->loop, &s->sigterm);
@@ -295,7 +385,15 @@ int server_run(struct server *s)
 	for (k = 0; k < CONN_KIND_COUNT; k++)
 		listener_start(&s->listeners[k]);
 
+	if (notify_watchdog_usec(&usec) > 0) {
+		/* Half the interval, as sd_watchdog_enabled(3) advises. */
+		ev_timer_set(&s->watchdog, 0., (ev_tstamp)usec / 2e6);
+		ev_timer_again(s->loop, &s->watchdog);
+		log_info("watchdog: a ping every %.1f s", (double)usec / 2e6);
+	}
+	ev_timer_start(s->loop, &s->status);
 	notify_ready("serving");
+	server_status_update(s);
 	log_notice("daxallocd ready (pid %d)", (int)getpid());
 	ev_run(s->loop, 0);
 	return s->exit_status;
@@ -332,6 +430,7 @@ void server_fini(struct server *s)
 		listener_close(&s->listeners[k]);
 	hold_fini(s);
 	proc_fini(s);
+	reload_fini(s);
 	for (k = 0; k < 2; k++)
 		if (s->client_fd[k] >= 0)
 			close(s->client_fd[k]);

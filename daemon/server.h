@@ -17,12 +17,14 @@
 #include "listener.h"
 #include "proc.h"
 
+struct config;
 struct options;
 struct pool;
 struct quota;
 
 /* Limits from the configuration that the request paths enforce. */
 struct server_limits {
+	unsigned int hello_timeout_s;
 	unsigned int connections_per_process;
 	unsigned int max_name_length;
 	unsigned int lease_break_time_s;
@@ -40,6 +42,8 @@ struct server_stats {
 struct server {
 	struct ev_loop *loop;
 	const struct options *opts;
+	const struct config *cfg; /* in force: opts->cfg, or the last reload's */
+	struct config *reloaded;  /* the last reload's, owned here; or NULL */
 	struct pool *pool; /* NULL only in tests of the protocol layer */
 	struct listener listeners[CONN_KIND_COUNT];
 	gid_t admin_gid; /* (gid_t)-1: no admin group */
@@ -59,6 +63,9 @@ struct server {
 	ev_signal sigterm, sigint, sighup;
 	ev_prepare before_sleep;
 	ev_timer accept_resume;
+	ev_timer watchdog;   /* WATCHDOG=1 at half of WatchdogSec= */
+	ev_timer status;     /* STATUS= for systemctl status */
+	char status_line[256]; /* the last STATUS= sent */
 	bool accept_paused;
 	int reserve_fd; /* spent to shed a connection on EMFILE */
 

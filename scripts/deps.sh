@@ -3,9 +3,11 @@
 #
 # Idempotent and quick when everything is there: it asks dpkg first and only
 # calls apt-get for what is missing.  Uses sudo when not run as root.
-# --devdax adds what the devdax guest of tests/devdax/ needs (qemu, ndctl,
-# daxctl, busybox-static, kmod, cpio, xz-utils, bc); the guest's kernel is downloaded by
-# tests/devdax/prepare.sh, never installed.
+# groff-base lints the man pages and systemd's systemd-analyze checks the
+# units.  --devdax adds what the devdax guests of tests/devdax/ need (qemu,
+# ndctl, daxctl, busybox-static, kmod, cpio, xz-utils, bc, and udev for the
+# guest that runs the service under systemd); the guest's kernel is
+# downloaded by tests/devdax/prepare.sh, never installed.
 set -euo pipefail
 
 packages=(
@@ -16,9 +18,10 @@ packages=(
     libsystemd-dev
     libjson-c-dev libinih-dev libbsd-dev uuid-dev zlib1g-dev
     libcunit1-dev
+    groff-base systemd
 )
 if [ "${1:-}" = --devdax ]; then
-    packages+=(qemu-system-x86 ndctl daxctl busybox-static kmod cpio xz-utils bc)
+    packages+=(qemu-system-x86 ndctl daxctl busybox-static kmod cpio xz-utils bc udev)
 fi
 
 missing=()

@@ -37,6 +37,7 @@ int harness_init(struct harness *h)
 
 	memset(h, 0, sizeof(*h));
 	h->pid = -1;
+	h->listen_fds[0] = h->listen_fds[1] = -1;
 	if (!tmp || strlen(tmp) > sizeof(h->dir) - 24)
 		tmp = "/tmp";
 	snprintf(h->dir, sizeof(h->dir), "%s/daxalloc-test.XXXXXX", tmp);
@@ -64,6 +65,42 @@ static bool harness_has_arg(const char *const *args, const char *arg)
 		if (!strcmp(*args++, arg))
 			return true;
 	return false;
+}
+
+/*
+ * harness_child_systemd -- in the child: what systemd passes, if asked
+ *
+ * The listening sockets go to descriptors 3 and 4 (SD_LISTEN_FDS_START),
+ * without FD_CLOEXEC, and LISTEN_PID names this very process, as
+ * sd_listen_fds(3) checks.
+ */
+static void harness_child_systemd(struct harness *h)
+{
+	char v[32];
+	int i, n = 0, tmp[2];
+
+	if (h->watchdog_usec)
+		setenv("WATCHDOG_USEC", h->watchdog_usec, 1);
+	else
+		unsetenv("WATCHDOG_USEC");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDNAMES");
+	if (h->listen_fds[0] < 0)
+		return;
+	/* Above 4 first, so that moving one cannot overwrite the other. */
+	for (i = 0; i < 2 && h->listen_fds[i] >= 0; i++, n++)
+		tmp[i] = fcntl(h->listen_fds[i], F_DUPFD, 10);
+	for (i = 0; i < n; i++) {
+		dup2(tmp[i], 3 + i);
+		close(tmp[i]);
+	}
+	snprintf(v, sizeof(v), "%d", n);
+	setenv("LISTEN_FDS", v, 1);
+	snprintf(v, sizeof(v), "%d", (int)getpid());
+	setenv("LISTEN_PID", v, 1);
+	if (h->listen_names)
+		setenv("LISTEN_FDNAMES", h->listen_names, 1);
 }
 
 /*
@@ -127,6 +164,7 @@ int harness_start(struct harness *h, const char *const *extra)
 			dup2(fd, 2);
 		}
 		setenv("NOTIFY_SOCKET", h->notify, 1);
+		harness_child_systemd(h);
 		execv(bin, (char *const *)argv);
 		execvp(bin, (char *const *)argv);
 		_exit(127);
@@ -405,4 +443,21 @@ uint64_t harness_status_u64(struct harness *h, const char *key)
 
 	json_object_put(o);
 	return v;
+}
+
+/* harness_log_has -- does the daemon's log (so far) contain what? */
+bool harness_log_has(struct harness *h, const char *what)
+{
+	bool found = false;
+	char *buf = NULL;
+	size_t cap = 0;
+	FILE *f = fopen(h->log, "re");
+
+	if (!f)
+		return false;
+	while (!found && getline(&buf, &cap, f) > 0)
+		found = strstr(buf, what) != NULL;
+	free(buf);
+	fclose(f);
+	return found;
 }

@@ -30,6 +30,15 @@ struct harness {
 	pid_t pid;
 	int notify_fd;
 	bool formatted; /* $DAXALLOC_TEST_DEVICE formatted by this harness */
+	/*
+	 * What systemd would hand the daemon: listen_fds[] (-1: none) become
+	 * its descriptors 3 and 4 with LISTEN_FDS/LISTEN_PID/LISTEN_FDNAMES
+	 * (listen_names, e.g. "client:control"); watchdog_usec, if set, is
+	 * its WATCHDOG_USEC.  The harness keeps its own copies open.
+	 */
+	int listen_fds[2];
+	const char *listen_names;
+	const char *watchdog_usec;
 };
 
 int harness_init(struct harness *h);
@@ -49,6 +58,7 @@ json_object *harness_ctl_json(struct harness *h, const char *const *args,
 uint64_t harness_json_u64(json_object *o, const char *key);
 uint64_t harness_status_u64(struct harness *h, const char *key);
 int harness_connect(const char *path, int timeout_s);
+bool harness_log_has(struct harness *h, const char *what);
 
 /* A CUnit test, and a suite of them for harness_main(). */
 struct harness_test {

@@ -2,7 +2,7 @@
 # run.sh -- run a command inside a throw-away guest with a real devdax
 # namespace's emulated NVDIMM
 #
-# Usage: tests/devdax/run.sh [-t SECONDS] [-i IMAGE] [-s SIZE] [-f] [-I] DIR -- CMD...
+# Usage: tests/devdax/run.sh [-t SECONDS] [-i IMAGE] [-s SIZE] [-f] [-I|-S] DIR -- CMD...
 #
 # DIR is the cache prepare.sh fills (it is run first).  The guest's root
 # is the host's, read-only over 9p; DIR's build folder (DIR/..) is shared
@@ -11,6 +11,10 @@
 # flock'ed for the run.  CMD runs as root in the guest under /bin/sh, in
 # DIR/NAME.result (NAME: IMAGE's base name without .img); its output comes
 # out on our stdout, the kernel's in DIR/NAME.console.log.
+#
+# -S (systemd): systemd is PID 1, on a root that is a tmpfs overlay over
+# the host's, and CMD runs as devdax-test.service (units/) once the journal
+# and udev are up; the guest gets 3 GiB of memory.
 #
 # -I (interactive): CMD gets our terminal as its controlling terminal
 # (e.g. `-- bash`); no timeout unless -t is given.  Leave with `exit`, or
@@ -26,19 +30,21 @@ img=
 size=1026M
 fresh=
 interactive=
-while getopts t:i:s:fI o; do
+systemd=
+while getopts t:i:s:fIS o; do
 	case $o in
 	t) timeout=$OPTARG; tgiven=1 ;;
 	i) img=$OPTARG ;;
 	s) size=$OPTARG ;;
 	f) fresh=1 ;;
 	I) interactive=1 ;;
+	S) systemd=1 ;;
 	*) exit 127 ;;
 	esac
 done
 shift $((OPTIND - 1))
 [ $# -ge 3 ] && [ "$2" = "--" ] || {
-	echo "usage: run.sh [-t S] [-i IMAGE] [-s SIZE] [-f] [-I] DIR -- CMD..." >&2
+	echo "usage: run.sh [-t S] [-i IMAGE] [-s SIZE] [-f] [-I|-S] DIR -- CMD..." >&2
 	exit 127
 }
 dir=$1
@@ -85,14 +91,18 @@ mkdir -p "$res"
 } >"$res/cmd.sh"
 
 # Memory-device space for the NVDIMM: guest RAM plus the image, in GiB.
+# systemd's guest keeps the installed files in RAM (the overlay's upper).
+ram=2
+[ -n "$systemd" ] && ram=3
 imgsz=$(stat -c %s "$img")
-maxmem=$((2 + (imgsz + (1 << 30) - 1) / (1 << 30)))G
+maxmem=$((ram + (imgsz + (1 << 30) - 1) / (1 << 30)))G
 
 # The source and build folders are shared at their own paths, so that
 # they are there even where the guest has its own tmpfs (a clone in /tmp).
 cmdline="console=ttyS0 quiet panic=-1 devdax.build=$build devdax.src=$src"
 # Interactive: Ctrl-C goes to the guest, not to qemu.
 serial="-serial stdio"
+[ -n "$systemd" ] && cmdline="$cmdline devdax.systemd=1"
 if [ -n "$interactive" ]; then
 	cmdline="$cmdline devdax.interactive=1"
 	serial="-chardev stdio,id=con,signal=off -serial chardev:con"
@@ -103,7 +113,7 @@ start=$(date +%s.%N)
 # shellcheck disable=SC2086 # $serial is two options
 timeout --foreground -k 5 "$timeout" qemu-system-x86_64 \
 	-machine pc,accel=$accel,nvdimm=on -cpu max -smp 2 \
-	-m 2G,slots=4,maxmem=$maxmem -nographic -no-reboot \
+	-m ${ram}G,slots=4,maxmem=$maxmem -nographic -no-reboot \
 	-kernel "$kernel" -initrd "$dir/initramfs.cpio" -append "$cmdline" \
 	-fsdev local,id=fsroot,path=/,security_model=none,readonly=on,multidevs=remap \
 	-device virtio-9p-pci,fsdev=fsroot,mount_tag=hostroot \
