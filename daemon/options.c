@@ -355,6 +355,12 @@ enum options_result options_parse(struct options *o, int argc, char **argv)
 
 	/* --local is the command line too: it wins over the file. */
 	if (local) {
+		/* Its folder is made on first use, like the pool in it. */
+		if (mkdir(local, 0755) < 0 && errno != EEXIST) {
+			fprintf(stderr, "daxallocd: cannot create %s: %s\n",
+				local, strerror(errno));
+			return OPTIONS_EXIT_USAGE;
+		}
 		if (!o->device) {
 			o->device = options_join(o, local, OPTIONS_LOCAL_POOL);
 			if (!o->size)
