@@ -14,8 +14,30 @@
 #include "log.h"
 #include "options.h"
 #include "pool.h"
+#include "proc.h"
 #include "server.h"
 #include "space.h"
+
+/*
+ * control_clients -- client processes and client-socket connections
+ *
+ * A process is counted from the first Hello until it exits, also while
+ * it has no connection: its leases, pins and anonymous extents outlive
+ * its sockets, and it is what an operator would revoke.
+ */
+static void control_clients(const struct server *srv, uint32_t *procs,
+			    uint32_t *conns)
+{
+	const struct proc *p;
+	const struct conn *c;
+
+	*procs = 0;
+	*conns = 0;
+	TAILQ_FOREACH(p, &srv->procs, entry)
+		*procs += !p->exited;
+	TAILQ_FOREACH(c, &srv->conns, entry)
+		*conns += c->kind == CONN_CLIENT;
+}
 
 /* control_status -- who we are, where we listen, how long we have run */
 int control_status(struct conn *c, const Daxalloc__Envelope *req,
@@ -31,6 +53,7 @@ int control_status(struct conn *c, const Daxalloc__Envelope *req,
 	st->control_socket = srv->listeners[CONN_CONTROL].path;
 	st->uptime_ms = server_uptime_ms(srv);
 	st->connections = srv->nconns;
+	control_clients(srv, &st->client_processes, &st->client_connections);
 	st->device = (char *)(srv->opts->device ? srv->opts->device : "");
 	if (srv->pool) {
 		struct pool_stats ps;
@@ -43,6 +66,10 @@ int control_status(struct conn *c, const Daxalloc__Envelope *req,
 		st->extents = (uint32_t)ps.extents;
 		st->quarantined_bytes = ps.quarantined_bytes;
 		st->pinned_bytes = hold_pinned_bytes(srv);
+		st->last_shutdown_clean = ps.last_shutdown_clean;
+		st->unsafe_shutdown_count_supported = ps.usc_supported;
+		st->unsafe_shutdown_count = ps.usc;
+		st->unsafe_shutdown = ps.usc_changed;
 	}
 	rep->env.body_case = DAXALLOC__ENVELOPE__BODY_STATUS_REPLY;
 	rep->env.status_reply = st;

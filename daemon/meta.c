@@ -67,6 +67,15 @@ uint64_t meta_pin_off(const struct meta *m, uint64_t slot)
 	return m->sb.pins_off + slot * sizeof(struct fmt_hold);
 }
 
+/* meta_progress_report -- tell pr's display how far `what` has come */
+void meta_progress_report(const struct meta_progress *pr, const char *what,
+			  enum meta_progress_unit unit, uint64_t done,
+			  uint64_t total)
+{
+	if (pr && pr->fn)
+		pr->fn(pr->arg, what, unit, done, total);
+}
+
 /* meta_pending -- is anything staged and not yet committed? */
 bool meta_pending(const struct meta *m)
 {
@@ -197,13 +206,43 @@ static void meta_free(struct meta *m)
 }
 
 /*
+ * meta_zero -- zero len bytes at dst, reporting progress to pr
+ *
+ * Without a display, one call: the flushes of one large memset are what
+ * the format always did.  With one, the same bytes in pieces, so that the
+ * display moves while a large pool's tables (a gigabyte and more) are
+ * written.
+ */
+static void meta_zero(struct device *dev, uint8_t *dst, uint64_t len,
+		      const struct meta_progress *pr)
+{
+	static const char what[] = "zeroing the metadata tables";
+	uint64_t done = 0, n;
+
+	if (!pr || !pr->fn) {
+		device_memset(dev, dst, 0, len);
+		return;
+	}
+	meta_progress_report(pr, what, META_PROGRESS_BYTES, 0, len);
+	while (done < len) {
+		n = len - done < META_PROGRESS_BYTES_STEP ?
+			    len - done :
+			    META_PROGRESS_BYTES_STEP;
+		device_memset(dev, dst + done, 0, n);
+		done += n;
+		meta_progress_report(pr, what, META_PROGRESS_BYTES, done, len);
+	}
+}
+
+/*
  * meta_format -- write a new, empty pool onto dev
  *
  * The tables are zeroed first and the superblocks written last, so a crash
  * while formatting leaves no valid superblock, never a half-made pool that
- * looks whole.
+ * looks whole.  pr (may be NULL) follows the zeroing.
  */
-int meta_format(struct device *dev, uint64_t unit, struct meta **out)
+int meta_format(struct device *dev, uint64_t unit,
+		const struct meta_progress *pr, struct meta **out)
 {
 	struct fmt_jheader jh;
 	struct meta *m;
@@ -222,8 +261,8 @@ int meta_format(struct device *dev, uint64_t unit, struct meta **out)
 	/* Invalidate old superblocks before anything else changes. */
 	device_memset(dev, m->base, 0, 2 * FMT_SB_SIZE);
 	device_drain(dev);
-	device_memset(dev, m->base + FMT_STATE_OFF, 0,
-		      m->sb.data_offset - FMT_STATE_OFF);
+	meta_zero(dev, m->base + FMT_STATE_OFF,
+		  m->sb.data_offset - FMT_STATE_OFF, pr);
 
 	m->state.next_extent_id = 1;
 	m->state.extent_hwm = 0;
@@ -298,6 +337,68 @@ static int meta_pick_sb(struct meta *m)
 					    a->generation : b->generation);
 		meta_write_sb(m);
 	}
+	return 0;
+}
+
+/*
+ * meta_probe_extents -- extent records in use, as the tables say
+ *
+ * A journal transaction not replayed yet may change that by a few; this
+ * is for an operator deciding whether to format, not for recovery.
+ * Returns -1 when the state record is not to be trusted.
+ */
+static int64_t meta_probe_extents(const struct device *dev,
+				  const struct fmt_superblock *sb)
+{
+	static const struct fmt_extent zero;
+	const uint8_t *base = dev->addr;
+	const struct fmt_state *st = (const void *)(base + FMT_STATE_OFF);
+	uint64_t slot;
+	int64_t n = 0;
+
+	if (st->checksum !=
+		    meta_crc(st, offsetof(struct fmt_state, checksum)) ||
+	    st->extent_hwm > sb->extent_slots)
+		return -1;
+	for (slot = 0; slot < st->extent_hwm; slot++)
+		if (memcmp(base + sb->extents_off + slot * sizeof(zero), &zero,
+			   sizeof(zero)))
+			n++;
+	return n;
+}
+
+/*
+ * meta_probe -- does dev hold a pool, or what is left of one?
+ *
+ * Reads only, repairs nothing: for deciding whether formatting would
+ * destroy something (daxallocctl format).  The superblock copy picked is
+ * the one meta_open() would trust.
+ */
+int meta_probe(const struct device *dev, struct meta_probe *out)
+{
+	const uint8_t *base = dev->addr;
+	const struct fmt_superblock *a = (const void *)(base + FMT_SB_A);
+	const struct fmt_superblock *b = (const void *)(base + FMT_SB_B);
+	const char *wa, *wb;
+
+	memset(out, 0, sizeof(*out));
+	out->extents = -1;
+	if (dev->size < FMT_STATE_OFF)
+		return -EINVAL;
+	wa = meta_sb_valid(a, dev->size);
+	wb = meta_sb_valid(b, dev->size);
+	if (wa && wb) {
+		if (memcmp(a->magic, FMT_MAGIC, sizeof(a->magic)) &&
+		    memcmp(b->magic, FMT_MAGIC, sizeof(b->magic)))
+			return 0;
+		out->damaged = true;
+		out->why =
+			memcmp(a->magic, FMT_MAGIC, sizeof(a->magic)) ? wb : wa;
+		return 0;
+	}
+	out->pool = true;
+	out->sb = wa ? *b : wb ? *a : a->generation >= b->generation ? *a : *b;
+	out->extents = meta_probe_extents(dev, &out->sb);
 	return 0;
 }
 

@@ -21,6 +21,37 @@ struct device;
 #define META_JOURNAL_SIZE (1ULL << 20)
 #define META_PIN_SLOTS 65536ULL
 
+/*
+ * Progress of long work, for a display (daxallocctl format and check).
+ * fn learns what is being done and how far it has come: done of total
+ * bytes or records.  It is called when a piece starts (done 0), every so
+ * often, and when it ends (done == total).  A NULL struct meta_progress
+ * pointer costs nothing: the work runs as it would without the hook.
+ */
+enum meta_progress_unit {
+	META_PROGRESS_BYTES,
+	META_PROGRESS_RECORDS,
+};
+
+struct meta_progress {
+	void (*fn)(void *arg, const char *what, enum meta_progress_unit unit,
+		   uint64_t done, uint64_t total);
+	void *arg;
+};
+
+/* Records between two reports of a loop; bytes per report of a scan. */
+#define META_PROGRESS_RECORDS_STEP 4096
+#define META_PROGRESS_BYTES_STEP (16ULL << 20)
+
+/* What the superblock area of a device holds (meta_probe). */
+struct meta_probe {
+	bool pool;	  /* a valid superblock: a daxalloc pool */
+	bool damaged;	  /* daxalloc magic, but no valid superblock */
+	const char *why;  /* damaged: what is wrong with copy A, else B */
+	struct fmt_superblock sb; /* pool: the copy a start would trust */
+	int64_t extents;  /* pool: extent records in use; -1 when unknown */
+};
+
 struct meta_stats {
 	uint64_t commits;
 	uint64_t entries;
@@ -50,7 +81,12 @@ struct meta {
 
 uint32_t meta_crc(const void *buf, size_t len);
 uint32_t meta_crc_continue(uint32_t crc, const void *buf, size_t len);
-int meta_format(struct device *dev, uint64_t unit, struct meta **out);
+int meta_format(struct device *dev, uint64_t unit,
+		const struct meta_progress *pr, struct meta **out);
+int meta_probe(const struct device *dev, struct meta_probe *out);
+void meta_progress_report(const struct meta_progress *pr, const char *what,
+			  enum meta_progress_unit unit, uint64_t done,
+			  uint64_t total);
 int meta_open(struct device *dev, struct meta **out);
 int meta_mark_open(struct meta *m);
 void meta_close(struct meta *m, bool clean);

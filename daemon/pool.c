@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "alloc.h"
 #include "device.h"
@@ -382,6 +383,11 @@ void pool_get_stats(const struct pool *p, struct pool_stats *st)
 	st->quarantined_ranges = p->quarantine.count;
 	st->extent_slots = sb->extent_slots;
 	st->next_extent_id = p->meta->state.next_extent_id;
+	memcpy(st->uuid, sb->uuid, sizeof(st->uuid));
+	st->last_shutdown_clean = p->meta->was_clean;
+	st->usc_supported = p->dev->usc_supported;
+	st->usc = p->dev->usc_supported ? p->dev->usc : 0;
+	st->usc_changed = p->meta->usc_changed;
 }
 
 /*
@@ -639,19 +645,26 @@ static unsigned long pool_check_media(struct pool *p, pool_finding_fn fn,
 				      void *arg)
 {
 	static const struct fmt_extent zero;
+	static const char what[] = "comparing the records with the device";
 	const struct fmt_state *st = meta_at(p->meta, FMT_STATE_OFF);
+	uint64_t slot, used = 0, done = 0;
+	uint64_t total = p->index.count + p->meta->state.extent_hwm;
+	const struct meta_progress *pr = p->progress;
 	unsigned long n = 0;
-	uint64_t slot, used = 0;
 	struct extent *e;
 
 	if (memcmp(st, &p->meta->state, sizeof(*st))) {
 		pool_finding(fn, arg, "the state record on the device differs from memory");
 		n++;
 	}
+	meta_progress_report(pr, what, META_PROGRESS_RECORDS, 0, total);
 	for (e = pool_find_from(p, 0); e; e = pool_next_id(p, e)) {
 		const struct fmt_extent *m = meta_at(p->meta,
 						     meta_extent_off(p->meta, e->slot));
 
+		if (pr && !(++done % META_PROGRESS_RECORDS_STEP))
+			meta_progress_report(pr, what, META_PROGRESS_RECORDS,
+					     done, total);
 		if (memcmp(m, &e->rec, sizeof(*m))) {
 			pool_finding(fn, arg, "extent %llu: slot %llu on the device differs from memory",
 				     (unsigned long long)e->rec.id,
@@ -665,7 +678,11 @@ static unsigned long pool_check_media(struct pool *p, pool_finding_fn fn,
 
 		if (memcmp(m, &zero, sizeof(zero)))
 			used++;
+		if (pr && !(++done % META_PROGRESS_RECORDS_STEP))
+			meta_progress_report(pr, what, META_PROGRESS_RECORDS,
+					     done, total);
 	}
+	meta_progress_report(pr, what, META_PROGRESS_RECORDS, total, total);
 	n += pool_check_quarantine_media(p, fn, arg);
 	if (used != p->index.count) {
 		pool_finding(fn, arg, "%llu slots are in use on the device, %llu extents in memory",
@@ -688,6 +705,8 @@ static unsigned long pool_check_media(struct pool *p, pool_finding_fn fn,
 static int pool_verify(struct pool *p, struct extent **byoff, int count,
 		       bool deep, pool_finding_fn fn, void *arg)
 {
+	static const char what[] = "checking the extents";
+	const struct meta_progress *pr = p->progress;
 	struct extent *prev = NULL;
 	unsigned long n = 0;
 	uint64_t used = 0;
@@ -698,9 +717,13 @@ static int pool_verify(struct pool *p, struct extent **byoff, int count,
 		pool_finding(fn, arg, "free space index: %s", why);
 		n++;
 	}
+	meta_progress_report(pr, what, META_PROGRESS_RECORDS, 0, (uint64_t)count);
 	for (i = 0; i < count; i++) {
 		struct extent *e = byoff[i];
 
+		if (pr && i && !(i % META_PROGRESS_RECORDS_STEP))
+			meta_progress_report(pr, what, META_PROGRESS_RECORDS,
+					     (uint64_t)i, (uint64_t)count);
 		n += pool_check_extent(p, e, fn, arg);
 		if (prev && prev->rec.offset + prev->rec.length > e->rec.offset) {
 			pool_finding(fn, arg, "extents %llu and %llu overlap",
@@ -711,6 +734,8 @@ static int pool_verify(struct pool *p, struct extent **byoff, int count,
 		used += e->rec.length;
 		prev = e;
 	}
+	meta_progress_report(pr, what, META_PROGRESS_RECORDS, (uint64_t)count,
+			     (uint64_t)count);
 	if ((uint64_t)count != p->index.count || used != p->used_bytes) {
 		pool_finding(fn, arg, "extent counters are off: %d/%llu extents, %llu/%llu bytes",
 			     count, (unsigned long long)p->index.count,
@@ -806,7 +831,9 @@ static int pool_load_bad(struct pool *p)
 static int pool_load_extents(struct pool *p)
 {
 	static const struct fmt_extent zero;
-	uint64_t hwm = p->meta->state.extent_hwm, slot, dup;
+	static const char what[] = "loading the extent records";
+	const struct meta_progress *pr = p->progress;
+	uint64_t hwm = p->meta->state.extent_hwm, slot, dup, done = 0;
 	unsigned long bad = 0;
 	struct extent *e;
 	int r;
@@ -817,10 +844,14 @@ static int pool_load_extents(struct pool *p)
 	r = extent_index_reserve(&p->index, hwm);
 	if (r < 0)
 		return r;
+	meta_progress_report(pr, what, META_PROGRESS_RECORDS, 0, hwm);
 	for (slot = hwm; slot-- > 0;) {
 		const struct fmt_extent *rec =
 			meta_at(p->meta, meta_extent_off(p->meta, slot));
 
+		if (pr && !(++done % META_PROGRESS_RECORDS_STEP))
+			meta_progress_report(pr, what, META_PROGRESS_RECORDS,
+					     done, hwm);
 		if (!memcmp(rec, &zero, sizeof(zero))) {
 			/* Pushed high to low: the lowest comes out first. */
 			pool_slot_put(p, slot);
@@ -853,6 +884,7 @@ static int pool_load_extents(struct pool *p)
 		}
 		p->used_bytes += rec->length;
 	}
+	meta_progress_report(pr, what, META_PROGRESS_RECORDS, hwm, hwm);
 	if (bad) {
 		log_err("%s: %lu corrupt extent records; refusing to serve this pool",
 			p->dev->path, bad);
@@ -1029,6 +1061,20 @@ static void pool_log_finding(void *arg, const char *finding)
 int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 		     struct pool **out)
 {
+	return pool_open_device_progress(dev, fmt, unit, NULL, out);
+}
+
+/*
+ * pool_open_device_progress -- pool_open_device(), reporting to pr
+ *
+ * pr (NULL: no display) follows the format or the loading of the records
+ * and the checks after it, then pool_check() on this pool: it must live
+ * as long as the pool.
+ */
+int pool_open_device_progress(struct device *dev, enum pool_format fmt,
+			      uint64_t unit, const struct meta_progress *pr,
+			      struct pool **out)
+{
 	struct extent **byoff;
 	struct pool *p;
 	int count, r;
@@ -1038,6 +1084,7 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 	if (!p)
 		return -ENOMEM;
 	p->dev = dev;
+	p->progress = pr;
 	extent_index_init(&p->index);
 	TAILQ_INIT(&p->quarantine.ranges);
 
@@ -1049,7 +1096,7 @@ int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 		unit = dev->align;
 	if (fmt == POOL_FORMAT_ALWAYS ||
 	    (fmt == POOL_FORMAT_IF_NEW && dev->created))
-		r = meta_format(dev, unit, &p->meta);
+		r = meta_format(dev, unit, pr, &p->meta);
 	else
 		r = meta_open(dev, &p->meta);
 	if (r < 0)
@@ -1126,6 +1173,121 @@ err_meta:
 err_free:
 	free(p);
 	return r;
+}
+
+/* What pool_probe() tells a progress display. */
+static const char pool_probe_what[] = "looking for data on the device";
+
+/* pool_first_nonzero -- offset of the first non-zero byte, len if none */
+static uint64_t pool_first_nonzero(const uint8_t *buf, uint64_t len)
+{
+	static const uint8_t zero[4096];
+	uint64_t off = 0, n;
+
+	while (off < len) {
+		n = len - off < sizeof(zero) ? len - off : sizeof(zero);
+		/* memcmp is vectorised; only a block that differs is walked. */
+		if (memcmp(buf + off, zero, n))
+			break;
+		off += n;
+	}
+	while (off < len && !buf[off])
+		off++;
+	return off;
+}
+
+/*
+ * pool_probe_range -- look for a non-zero byte in [a, b) of the device
+ *
+ * Bad blocks are stepped over: reading one raises a machine check, and
+ * whatever they held is lost anyway.  Sets *at and returns true when one
+ * is found.  Progress counts bytes of the device passed.
+ */
+static bool pool_probe_range(struct device *dev, uint64_t a, uint64_t b,
+			     const struct meta_progress *pr, uint64_t *at)
+{
+	const uint8_t *base = dev->addr;
+	unsigned int i = 0;
+	uint64_t stop, end, z;
+
+	while (a < b) {
+		while (i < dev->nbadblocks &&
+		       dev->badblocks[i].offset + dev->badblocks[i].length <= a)
+			i++;
+		stop = i < dev->nbadblocks && dev->badblocks[i].offset < b ?
+			       dev->badblocks[i].offset :
+			       b;
+		while (a < stop) {
+			end = stop - a < META_PROGRESS_BYTES_STEP ?
+				      stop : a + META_PROGRESS_BYTES_STEP;
+			z = pool_first_nonzero(base + a, end - a);
+			if (z < end - a) {
+				*at = a + z;
+				return true;
+			}
+			a = end;
+			meta_progress_report(pr, pool_probe_what,
+					     META_PROGRESS_BYTES, a, dev->size);
+		}
+		if (stop < b)
+			a = dev->badblocks[i].offset + dev->badblocks[i].length;
+	}
+	return false;
+}
+
+/*
+ * pool_probe -- what dev holds, before formatting it
+ *
+ * The superblocks first: a pool, or what is left of one.  With neither
+ * and scan set, every readable byte is looked at, so that `empty` is a
+ * proof and not a guess: a namespace may hold a filesystem image or
+ * another program's data that carries no signature.  A file's holes are
+ * skipped (SEEK_DATA), so a sparse pool file is scanned in the time its
+ * written blocks take; a devdax namespace is read whole, at memory speed.
+ * Reads only.  Returns 0 or a negative errno.
+ */
+int pool_probe(struct device *dev, bool scan, const struct meta_progress *pr,
+	       struct pool_probe *out)
+{
+	uint64_t pos = 0, a, b;
+	off_t o;
+	int r;
+
+	memset(out, 0, sizeof(*out));
+	r = meta_probe(dev, &out->meta);
+	if (r < 0)
+		return r;
+	if (out->meta.pool || out->meta.damaged || !scan)
+		return 0;
+	out->scanned = true;
+	meta_progress_report(pr, pool_probe_what, META_PROGRESS_BYTES, 0,
+			     dev->size);
+	while (pos < dev->size) {
+		a = pos;
+		b = dev->size;
+		if (dev->kind == DEVICE_FILE) {
+			o = lseek(dev->fd, (off_t)pos, SEEK_DATA);
+			if (o < 0 && errno == ENXIO)
+				break; /* holes up to the end */
+			if (o < 0)
+				return -errno;
+			a = (uint64_t)o;
+			o = lseek(dev->fd, o, SEEK_HOLE);
+			if (o < 0)
+				return -errno;
+			if ((uint64_t)o < b)
+				b = (uint64_t)o;
+		}
+		if (a >= dev->size)
+			break;
+		if (pool_probe_range(dev, a, b, pr, &out->nonzero_at))
+			return 0;
+		pos = b;
+	}
+	meta_progress_report(pr, pool_probe_what, META_PROGRESS_BYTES,
+			     dev->size, dev->size);
+	out->empty = true;
+	return 0;
 }
 
 /* pool_open -- open the device named by cfg and its pool */

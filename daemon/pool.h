@@ -15,11 +15,11 @@
 
 #include "extent.h"
 #include "format.h"
+#include "meta.h"
 #include "quarantine.h"
 
 struct device;
 struct device_config;
-struct meta;
 struct alloc;
 
 /* A range of the data area lost to bad blocks, in whole units. */
@@ -41,6 +41,8 @@ struct pool {
 	struct pool_bad *bad;
 	unsigned int nbad;
 	uint64_t bad_bytes;
+	/* NULL, or where long work reports: format, load and pool_check */
+	const struct meta_progress *progress;
 };
 
 /* What an allocation asks for besides its size. */
@@ -70,6 +72,24 @@ struct pool_stats {
 	uint64_t next_extent_id;
 	uint64_t quarantined_bytes;
 	uint64_t quarantined_ranges;
+	uint8_t uuid[16];
+	/* How the previous run ended, as opening the pool found it. */
+	bool last_shutdown_clean;
+	bool usc_supported; /* the device reports an unsafe shutdown count */
+	uint64_t usc;	    /* its value now */
+	bool usc_changed;   /* it changed since the pool was last opened */
+};
+
+/*
+ * What a device holds, learnt before formatting it (pool_probe).  empty
+ * is a proof: no superblock and every readable byte zero (bad blocks,
+ * which cannot be read, aside).
+ */
+struct pool_probe {
+	struct meta_probe meta; /* the superblocks: a pool, a damaged one */
+	bool scanned;		/* the bytes were looked at, not just those */
+	bool empty;
+	uint64_t nonzero_at;	/* scanned, not empty: the first non-zero byte */
 };
 
 /* How to open a pool. */
@@ -86,6 +106,11 @@ int pool_open(const struct device_config *cfg, enum pool_format fmt,
 	      struct pool **out);
 int pool_open_device(struct device *dev, enum pool_format fmt, uint64_t unit,
 		     struct pool **out);
+int pool_open_device_progress(struct device *dev, enum pool_format fmt,
+			      uint64_t unit, const struct meta_progress *pr,
+			      struct pool **out);
+int pool_probe(struct device *dev, bool scan, const struct meta_progress *pr,
+	       struct pool_probe *out);
 void pool_close(struct pool *p, bool clean);
 
 int pool_alloc(struct pool *p, uint64_t size, uint64_t align,

@@ -30,7 +30,8 @@ static const char cmd_list_usage[] =
 	"See docs/core-rule.md for what each record means.\n"
 	"\n"
 	"  -j, --json   JSON output: an array of objects, sizes in bytes\n"
-	"  -h, --help   this help\n";
+	"  -h, --help   this help\n"
+	"\n" CTL_EXIT_HELP;
 
 struct list_kind {
 	const char *name;

@@ -15,7 +15,8 @@ static const char cmd_show_usage[] =
 	"\n"
 	"  -j, --json   JSON output: the extent's fields, and arrays \"leases\",\n"
 	"               \"pins\" and \"quarantine\" (empty when there are none)\n"
-	"  -h, --help   this help\n";
+	"  -h, --help   this help\n"
+	"\n" CTL_EXIT_HELP;
 
 /*
  * ctl_show_extent -- CtlShow of an EXTENT operand (id, name or name:DIGITS)

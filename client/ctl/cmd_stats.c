@@ -11,7 +11,8 @@ static const char cmd_stats_usage[] =
 	"Show the daemon's request and connection counters since it started.\n"
 	"\n"
 	"  -j, --json   JSON output\n"
-	"  -h, --help   this help\n";
+	"  -h, --help   this help\n"
+	"\n" CTL_EXIT_HELP;
 
 /* cmd_stats -- daxallocctl stats [--json] */
 int cmd_stats(struct ctl *ctl, int argc, char **argv)

@@ -8,20 +8,26 @@
 
 static const char cmd_status_usage[] =
 	"Usage: daxallocctl status [--json]\n"
-	"Show the daemon's version, pid, sockets, uptime and connections, and\n"
-	"the pool's figures: size, unit, free bytes, largest free run, extents,\n"
-	"bytes in the quarantine (left an extent, not free yet) and bytes under\n"
-	"pins (DMA may target them).\n"
+	"Show the daemon's version, pid, sockets, uptime and connections; its\n"
+	"clients (processes and their connections); the pool's figures: size,\n"
+	"unit, free bytes, largest free run, extents, bytes in the quarantine\n"
+	"(left an extent, not free yet) and bytes under pins (DMA may target\n"
+	"them); and what the daemon's start found: whether the last shutdown was\n"
+	"clean, and whether the device reports an unsafe shutdown count and that\n"
+	"count changed since the pool was last opened (the device lost power\n"
+	"without flushing: data written before may be lost).\n"
 	"\n"
 	"  -j, --json   JSON output (sizes in bytes)\n"
-	"  -h, --help   this help\n";
+	"  -h, --help   this help\n"
+	"\n" CTL_EXIT_HELP;
 
 /* cmd_status_json -- the reply as a JSON object */
 static json_object *cmd_status_json(const Daxalloc__StatusReply *st)
 {
 	json_object *o = json_object_new_object();
 
-	json_object_object_add(o, "version", json_object_new_string(st->version));
+	json_object_object_add(o, "version",
+			       json_object_new_string(st->version));
 	json_object_object_add(o, "pid", json_object_new_int64(st->pid));
 	json_object_object_add(o, "client_socket",
 			       json_object_new_string(st->client_socket));
@@ -32,29 +38,55 @@ static json_object *cmd_status_json(const Daxalloc__StatusReply *st)
 	json_object_object_add(o, "connections",
 			       json_object_new_int64(st->connections));
 	json_object_object_add(o, "device", json_object_new_string(st->device));
-	json_object_object_add(o, "pool_size", json_object_new_uint64(st->pool_size));
+	json_object_object_add(o, "pool_size",
+			       json_object_new_uint64(st->pool_size));
 	json_object_object_add(o, "unit", json_object_new_uint64(st->unit));
-	json_object_object_add(o, "free_bytes", json_object_new_uint64(st->free_bytes));
+	json_object_object_add(o, "free_bytes",
+			       json_object_new_uint64(st->free_bytes));
 	json_object_object_add(o, "largest_free",
 			       json_object_new_uint64(st->largest_free));
-	json_object_object_add(o, "extents", json_object_new_int64(st->extents));
+	json_object_object_add(o, "extents",
+			       json_object_new_int64(st->extents));
 	json_object_object_add(o, "quarantined_bytes",
 			       json_object_new_uint64(st->quarantined_bytes));
 	json_object_object_add(o, "pinned_bytes",
 			       json_object_new_uint64(st->pinned_bytes));
+	json_object_object_add(o, "client_processes",
+			       json_object_new_int64(st->client_processes));
+	json_object_object_add(o, "client_connections",
+			       json_object_new_int64(st->client_connections));
+	json_object_object_add(
+		o, "last_shutdown_clean",
+		json_object_new_boolean(st->last_shutdown_clean));
+	json_object_object_add(
+		o, "unsafe_shutdown_count_supported",
+		json_object_new_boolean(st->unsafe_shutdown_count_supported));
+	/* null, not 0, when the device keeps no count: 0 is a count. */
+	json_object_object_add(
+		o, "unsafe_shutdown_count",
+		st->unsafe_shutdown_count_supported ?
+			json_object_new_uint64(st->unsafe_shutdown_count) :
+			NULL);
+	json_object_object_add(o, "unsafe_shutdown",
+			       json_object_new_boolean(st->unsafe_shutdown));
 	return o;
 }
 
-/* cmd_status_size -- one row of bytes: binary units, exact count after */
-static void cmd_status_size(const char *key, uint64_t bytes)
+/* cmd_status_usc -- the unsafe shutdown row, in words */
+static void cmd_status_usc(const Daxalloc__StatusReply *st)
 {
-	char buf[32];
-
-	ctl_format_size(bytes, buf, sizeof(buf));
-	if (bytes < 1024)
-		ctl_print_row(key, "%s", buf);
+	if (!st->unsafe_shutdown_count_supported)
+		ctl_print_row(
+			"unsafe shutdown",
+			"not known (the device keeps no unsafe shutdown count)");
+	else if (st->unsafe_shutdown)
+		ctl_print_row(
+			"unsafe shutdown",
+			"DETECTED: the count changed since the pool was last opened (now %llu): data written before may be lost",
+			(unsigned long long)st->unsafe_shutdown_count);
 	else
-		ctl_print_row(key, "%s (%llu)", buf, (unsigned long long)bytes);
+		ctl_print_row("unsafe shutdown", "none (count %llu, unchanged)",
+			      (unsigned long long)st->unsafe_shutdown_count);
 }
 
 /* cmd_status_table -- the reply as readable rows */
@@ -69,14 +101,23 @@ static void cmd_status_table(const Daxalloc__StatusReply *st)
 	ctl_print_row("control socket", "%s", st->control_socket);
 	ctl_print_row("uptime", "%s", up);
 	ctl_print_row("connections", "%u", st->connections);
+	ctl_print_row(
+		"clients", "%u process%s, %u connection%s",
+		st->client_processes, st->client_processes == 1 ? "" : "es",
+		st->client_connections, st->client_connections == 1 ? "" : "s");
 	ctl_print_row("device", "%s", st->device[0] ? st->device : "-");
-	cmd_status_size("pool size", st->pool_size);
-	cmd_status_size("unit", st->unit);
-	cmd_status_size("free", st->free_bytes);
-	cmd_status_size("largest free", st->largest_free);
+	ctl_print_size("pool size", st->pool_size);
+	ctl_print_size("unit", st->unit);
+	ctl_print_size("free", st->free_bytes);
+	ctl_print_size("largest free", st->largest_free);
 	ctl_print_row("extents", "%u", st->extents);
-	cmd_status_size("quarantined", st->quarantined_bytes);
-	cmd_status_size("pinned", st->pinned_bytes);
+	ctl_print_size("quarantined", st->quarantined_bytes);
+	ctl_print_size("pinned", st->pinned_bytes);
+	ctl_print_row("last shutdown", "%s",
+		      st->last_shutdown_clean ?
+			      "clean" :
+			      "not clean (recovered at start)");
+	cmd_status_usc(st);
 }
 
 /* cmd_status -- daxallocctl status [--json] */

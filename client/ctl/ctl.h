@@ -15,13 +15,23 @@
 /* Environment variable naming the control socket. */
 #define CTL_SOCKET_ENV "DAXALLOC_CONTROL_SOCKET"
 
-/* Exit statuses, documented in daxallocctl --help. */
+/*
+ * Exit statuses, documented in daxallocctl --help and daxallocctl(8).
+ * Findings have their own status so that a script (or a systemd unit)
+ * can tell a damaged pool from a check that could not run.
+ */
 enum ctl_exit {
 	CTL_EXIT_OK = 0,
 	CTL_EXIT_FAIL = 1,  /* the daemon refused or the request failed */
 	CTL_EXIT_USAGE = 2, /* bad command line */
 	CTL_EXIT_CONNECT = 3, /* no daemon answers on the control socket */
+	CTL_EXIT_FINDINGS = 4, /* check: the pool is not consistent */
 };
+
+/* The exit statuses of the commands that talk to the daemon, for --help. */
+#define CTL_EXIT_HELP                                                            \
+	"Exit status: 0 success, 1 the request failed or was refused, 2 usage\n" \
+	"error, 3 no daemon answers on the control socket.\n"
 
 struct ctl {
 	const char *socket_path;
@@ -45,6 +55,8 @@ void ctl_print_row(const char *key, const char *fmt, ...)
 void ctl_format_ms(uint64_t ms, char *buf, size_t len);
 void ctl_format_size(uint64_t bytes, char *buf, size_t len);
 void ctl_format_clock(uint64_t ms, char *buf, size_t len);
+void ctl_format_uuid(const uint8_t uuid[16], char *buf, size_t len);
+void ctl_print_size(const char *key, uint64_t bytes);
 uint64_t ctl_now_ms(void);
 bool ctl_extent_key(const char *arg, uint64_t *id, const char **name);
 
@@ -60,6 +72,7 @@ int cmd_check(struct ctl *ctl, int argc, char **argv);
 int cmd_list(struct ctl *ctl, int argc, char **argv);
 int cmd_show(struct ctl *ctl, int argc, char **argv);
 int cmd_revoke(struct ctl *ctl, int argc, char **argv);
+int cmd_format(struct ctl *ctl, int argc, char **argv);
 json_object *ctl_extent_json(const Daxalloc__Extent *x);
 
 /*

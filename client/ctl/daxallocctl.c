@@ -3,7 +3,9 @@
  * daxallocctl.c -- inspect and steer daxallocd over its control socket
  *
  * One command per cmd_*.c file; this file holds the command table, the
- * global options and what the commands share.
+ * global options and what the commands share.  Most commands talk to the
+ * daemon; format and check --device work on a device no daemon owns,
+ * through the daemon's own pool code (daxallocd_core).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -17,7 +19,7 @@
 #include "daxalloc-config.h"
 
 static const struct ctl_cmd ctl_cmds[] = {
-	{ "status", "daemon version, pid, sockets, uptime, pool figures",
+	{ "status", "daemon, clients, pool figures, how the last run ended",
 	  cmd_status },
 	{ "stats", "request and connection counters", cmd_stats },
 	{ "list", "list extents, processes, leases, pins or the quarantine",
@@ -26,7 +28,10 @@ static const struct ctl_cmd ctl_cmds[] = {
 	  cmd_show },
 	{ "revoke", "break leases, then revoke (and kill) their holders",
 	  cmd_revoke },
-	{ "check", "verify every invariant of the live pool", cmd_check },
+	{ "check", "verify every invariant of the pool (live, or --device)",
+	  cmd_check },
+	{ "format", "write a new, empty pool onto a device (offline)",
+	  cmd_format },
 };
 
 static void ctl_usage(FILE *f)
@@ -35,7 +40,8 @@ static void ctl_usage(FILE *f)
 
 	fprintf(f,
 		"Usage: daxallocctl [-s SOCKET] [-j] COMMAND [ARGS]\n"
-		"Inspect and steer daxallocd over its control socket.\n"
+		"Inspect and steer daxallocd over its control socket; format and check\n"
+		"pools offline.\n"
 		"\n"
 		"Options:\n"
 		"  -s, --socket PATH   control socket (default $%s, else\n"
@@ -48,8 +54,10 @@ static void ctl_usage(FILE *f)
 		CTL_SOCKET_ENV, DAXALLOC_DEFAULT_CONTROL_SOCKET);
 	for (i = 0; i < sizeof(ctl_cmds) / sizeof(ctl_cmds[0]); i++)
 		fprintf(f, "  %-10s %s\n", ctl_cmds[i].name, ctl_cmds[i].summary);
-	fprintf(f, "\nExit status: 0 success, 1 the request failed, 2 usage error,\n"
-		   "3 no daemon answers on the control socket.\n");
+	fprintf(f,
+		"\nExit status: 0 success, 1 the request failed or was refused, 2 usage\n"
+		"error, 3 no daemon answers on the control socket, 4 check found the\n"
+		"pool inconsistent.  format and check --device need no daemon.\n");
 }
 
 /*
@@ -225,6 +233,36 @@ void ctl_format_clock(uint64_t ms, char *buf, size_t len)
 
 	if (!localtime_r(&t, &tm) || !strftime(buf, len, "%F %T %Z", &tm))
 		snprintf(buf, len, "%llu ms", (unsigned long long)ms);
+}
+
+/* ctl_format_uuid -- the usual 8-4-4-4-12 hex form; len must be >= 37 */
+void ctl_format_uuid(const uint8_t uuid[16], char *buf, size_t len)
+{
+	char *p = buf;
+	size_t i;
+
+	if (len < 37) {
+		if (len)
+			*buf = '\0';
+		return;
+	}
+	for (i = 0; i < 16; i++) {
+		if (i == 4 || i == 6 || i == 8 || i == 10)
+			*p++ = '-';
+		p += sprintf(p, "%02x", uuid[i]);
+	}
+}
+
+/* ctl_print_size -- a row of bytes: binary units, the exact count after */
+void ctl_print_size(const char *key, uint64_t bytes)
+{
+	char buf[32];
+
+	ctl_format_size(bytes, buf, sizeof(buf));
+	if (bytes < 1024)
+		ctl_print_row(key, "%s", buf);
+	else
+		ctl_print_row(key, "%s (%llu)", buf, (unsigned long long)bytes);
 }
 
 /* ctl_now_ms -- CLOCK_REALTIME in milliseconds, as the daemon's deadlines */

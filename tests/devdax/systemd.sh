@@ -55,7 +55,7 @@ ctl=$prefix/bin/daxallocctl
 systemd-sysusers
 systemd-tmpfiles --create
 udevadm control --reload
-udevadm trigger --subsystem-match=dax --action=add
+udevadm trigger --subsystem-match=dax --subsystem-match=nd --action=add
 udevadm settle
 systemctl daemon-reload
 getent passwd daxalloc >/dev/null || fail "no user daxalloc after systemd-sysusers"
@@ -91,6 +91,8 @@ systemctl start daxallocd.socket daxallocd-control.socket
 	fail "daxallocd started before anyone connected"
 $ctl status >/tmp/status.txt 2>&1 || { cat /tmp/status.txt; fail "first daxallocctl status"; }
 systemctl is-active --quiet daxallocd.service || fail "the connection did not start the service"
+journalctl -u daxallocd --no-pager | grep -q "cannot read bad blocks" &&
+	fail "the service cannot read the device's bad blocks"
 journalctl -u daxallocd --no-pager | grep -q "control socket, from systemd" ||
 	fail "the daemon did not take its sockets from systemd"
 [ "$(ps -o user= -p "$(mainpid)")" = daxalloc ] || fail "the daemon does not run as daxalloc"
