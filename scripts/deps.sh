@@ -7,7 +7,9 @@
 # units.  --devdax adds what the devdax guests of tests/devdax/ need (qemu,
 # ndctl, daxctl, busybox-static, kmod, cpio, xz-utils, bc, and udev for the
 # guest that runs the service under systemd); the guest's kernel is
-# downloaded by tests/devdax/prepare.sh, never installed.
+# downloaded by tests/devdax/prepare.sh, never installed.  --test adds to
+# that the robustness tools (clang's libFuzzer, valgrind, gcovr): what
+# scripts/test.sh needs for the whole suite.
 set -euo pipefail
 
 packages=(
@@ -20,9 +22,15 @@ packages=(
     libcunit1-dev
     groff-base systemd
 )
-if [ "${1:-}" = --devdax ]; then
+case "${1:-}" in
+--devdax | --test)
     packages+=(qemu-system-x86 ndctl daxctl busybox-static kmod cpio xz-utils bc udev)
-fi
+    ;;&
+--test)
+    # Robustness tools: libFuzzer (clang), valgrind, branch coverage.
+    packages+=(clang libclang-rt-14-dev llvm valgrind gcovr)
+    ;;
+esac
 
 missing=()
 for p in "${packages[@]}"; do

@@ -15,7 +15,7 @@ if [ "${DEVDAX:-1}" = 0 ] && [ "${CI:-}" != true ]; then
     skip=(-LE devdax)
     "$top/scripts/deps.sh"
 else
-    "$top/scripts/deps.sh" --devdax
+    "$top/scripts/deps.sh" --test
 fi
 "$top/scripts/build.sh"
 (cd "$build" && ctest --output-on-failure --timeout 600 "${skip[@]}" "$@")
