@@ -92,10 +92,15 @@ bool meta_pending(const struct meta *m)
 static int meta_geometry(uint64_t dev_size, uint64_t unit,
 			 struct fmt_superblock *sb)
 {
-	uint64_t units = dev_size / unit, off;
+	uint64_t units, off;
 
+	/*
+	 * The unit may come from a superblock whose checksum is valid over
+	 * nonsense (meta_sb_valid): checked before anything divides by it.
+	 */
 	if (!unit || (unit & (unit - 1)) || unit < META_ALIGN)
 		return -EINVAL;
+	units = dev_size / unit;
 	sb->unit = unit;
 	sb->device_size = dev_size;
 	sb->extent_slots = units < META_MAX_EXTENT_SLOTS ? units :
@@ -122,7 +127,8 @@ static int meta_geometry(uint64_t dev_size, uint64_t unit,
 	off += sb->pin_slots * sizeof(struct fmt_hold);
 
 	sb->data_offset = meta_round_up(off, unit);
-	if (sb->data_offset + unit > dev_size)
+	/* Not data_offset + unit: a unit of 2^63 would wrap it past the check. */
+	if (sb->data_offset > dev_size || unit > dev_size - sb->data_offset)
 		return -ENOSPC;
 	sb->data_size = (dev_size - sb->data_offset) / unit * unit;
 	return 0;

@@ -485,9 +485,11 @@ static int pool_collect_run(uint64_t offset, uint64_t len, void *arg)
  * Merges extents (by offset), quarantined ranges and free runs, which
  * must tile the data area with no overlap; every gap must be bad.  Bad units are
  * never free; an extent may already hold some (its data there is lost).
+ * Returns the number of findings, or -ENOMEM: running out of memory says
+ * nothing about the pool, and must not pass for a finding.
  */
-static unsigned long pool_check_tiling(struct pool *p, struct extent **byoff,
-				       pool_finding_fn fn, void *arg)
+static long pool_check_tiling(struct pool *p, struct extent **byoff,
+			      pool_finding_fn fn, void *arg)
 {
 	const struct fmt_superblock *sb = &p->meta->sb;
 	struct pool_sweep s = { p, fn, arg, sb->data_offset, 0 };
@@ -497,15 +499,12 @@ static unsigned long pool_check_tiling(struct pool *p, struct extent **byoff,
 	size_t ri = 0;
 	unsigned int bi = 0;
 
-	if (quarantine_by_offset(&p->quarantine, &qoff) < 0) {
-		pool_finding(fn, arg, "out of memory while checking the quarantine");
-		return 1;
-	}
+	if (quarantine_by_offset(&p->quarantine, &qoff) < 0)
+		return -ENOMEM;
 	if (alloc_foreach_free(p->alloc, pool_collect_run, &runs) < 0) {
-		pool_finding(fn, arg, "out of memory while checking free space");
 		free(runs.r);
 		free(qoff);
-		return 1;
+		return -ENOMEM;
 	}
 	qr = qoff;
 	for (;;) {
@@ -700,7 +699,8 @@ static unsigned long pool_check_media(struct pool *p, pool_finding_fn fn,
  * Shallow (at start-up, right after loading from the device): each
  * extent's own invariants, no overlaps, exact tiling of the data area.
  * Deep (check commands) also walks the free-space indexes and compares
- * every record on the device with memory.
+ * every record on the device with memory.  Returns the number of
+ * findings, or -ENOMEM.
  */
 static int pool_verify(struct pool *p, struct extent **byoff, int count,
 		       bool deep, pool_finding_fn fn, void *arg)
@@ -711,6 +711,7 @@ static int pool_verify(struct pool *p, struct extent **byoff, int count,
 	unsigned long n = 0;
 	uint64_t used = 0;
 	char why[256];
+	long tiling;
 	int i;
 
 	if (deep && alloc_check(p->alloc, why, sizeof(why)) < 0) {
@@ -743,7 +744,10 @@ static int pool_verify(struct pool *p, struct extent **byoff, int count,
 			     (unsigned long long)p->used_bytes);
 		n++;
 	}
-	n += pool_check_tiling(p, byoff, fn, arg);
+	tiling = pool_check_tiling(p, byoff, fn, arg);
+	if (tiling < 0)
+		return (int)tiling;
+	n += (unsigned long)tiling;
 	if (deep)
 		n += pool_check_media(p, fn, arg);
 	return n > (unsigned long)INT32_MAX ? INT32_MAX : (int)n;
@@ -751,6 +755,7 @@ static int pool_verify(struct pool *p, struct extent **byoff, int count,
 
 /*
  * pool_check -- verify every invariant; returns the number of findings
+ * or a negative errno (-ENOMEM, or the commit's)
  *
  * Each finding goes to fn.  Commits what is staged first, so that memory
  * and the device can be compared.
@@ -1137,7 +1142,12 @@ int pool_open_device_progress(struct device *dev, enum pool_format fmt,
 	log_info("%s: %llu extents loaded in %.1f ms (records %.1f, free space %.1f, checks %.1f)",
 		 dev->path, (unsigned long long)p->index.count, t[3] - t[0],
 		 t[1] - t[0], t[2] - t[1], t[3] - t[2]);
-	if (r != 0) {
+	if (r < 0) {
+		log_err("%s: cannot check the recovered state: %s", dev->path,
+			strerror(-r));
+		goto err_extents;
+	}
+	if (r > 0) {
 		log_err("%s: %d invariant violations after recovery; refusing to serve",
 			dev->path, r);
 		r = -EUCLEAN;

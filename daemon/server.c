@@ -360,6 +360,8 @@ err_listeners:
 	while (k-- > 0)
 		listener_close(&s->listeners[k]);
 err_fds:
+	/* What hold_recover() rebuilt before a later step failed. */
+	hold_fini(s);
 	proc_fini(s);
 	for (k = 0; k < 2; k++)
 		if (s->client_fd[k] >= 0)

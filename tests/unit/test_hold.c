@@ -42,6 +42,7 @@
 #include "hold.h"
 #include "idmap.h"
 #include "log.h"
+#include "pidfd_shim.h"
 #include "pool.h"
 #include "proc.h"
 #include "procid.h"
@@ -66,6 +67,8 @@
 #define BOGUS_ID (1ULL << 50) /* no pin, break or extent has such an id */
 #define FAIL_MAX 20 /* messages printed per run */
 #define CHILD_ARG "--client-child"
+/* The child's end of its life pipe (pidfd_shim.h), kept across the exec. */
+#define CHILD_LIFE_FD 3
 
 /* The default run: these seeds, this many steps each. */
 static const uint64_t default_seeds[] = { 1, 2, 3 };
@@ -154,6 +157,13 @@ static struct model {
 } m;
 
 static struct pool *pool;
+
+/*
+ * This program, for the clients to exec: /proc/self/exe names valgrind's
+ * tool, not the program, when the test runs under valgrind; readlink()
+ * of it, which valgrind answers, names the program.
+ */
+static char self_exe[PATH_MAX];
 
 /* ---- the run's randomness and its failures ---- */
 
@@ -664,16 +674,24 @@ static void d_limits(void)
  * the pool's mapping, and with it the open file that holds the pool's
  * flock, so the daemon could not open the pool again at a restart.  The
  * parent waits for the exec (the close-on-exec pipe reaches its end).
+ * The child also keeps the only write end of a second pipe, whose read
+ * end stands in for its pidfd where there are none (pidfd_shim.h).
  */
 static void child_spawn(int i)
 {
 	pid_t parent = getpid(), pid;
 	uint64_t start = 0;
-	int ready[2];
+	int ready[2], life[2];
 	char c;
 
 	if (pipe2(ready, O_CLOEXEC) < 0) {
 		MCHECK(false, "pipe: %s", strerror(errno));
+		return;
+	}
+	if (pipe2(life, O_CLOEXEC) < 0) {
+		MCHECK(false, "pipe: %s", strerror(errno));
+		close(ready[0]);
+		close(ready[1]);
 		return;
 	}
 	pid = fork();
@@ -681,10 +699,18 @@ static void child_spawn(int i)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() != parent)
 			_exit(0);
-		execl("/proc/self/exe", "test_hold", CHILD_ARG, (char *)NULL);
+		/* dup2() clears close-on-exec on the copy. */
+		if (dup2(life[1], CHILD_LIFE_FD) < 0)
+			_exit(127);
+		execl(self_exe, "test_hold", CHILD_ARG, (char *)NULL);
 		_exit(127);
 	}
 	close(ready[1]);
+	close(life[1]);
+	if (pid > 0)
+		pidfd_shim_child(pid, life[0]);
+	else
+		close(life[0]);
 	MCHECK(pid > 0, "fork: %s", strerror(errno));
 	while (pid > 0 && read(ready[0], &c, 1) < 0 && errno == EINTR)
 		;
@@ -705,6 +731,7 @@ static void child_reap(int i)
 	/* libev's SIGCHLD handler may have reaped it first: ECHILD. */
 	while (waitpid(m.slot[i].pid, &status, 0) < 0 && errno == EINTR)
 		;
+	pidfd_shim_forget(m.slot[i].pid);
 }
 
 /* d_wait_gone -- turn the loop until the daemon saw slot i's exit */
@@ -2020,7 +2047,8 @@ static int child_main(void)
 	long fd, max = sysconf(_SC_OPEN_MAX);
 
 	for (fd = 3; fd < (max > 0 && max < 65536 ? max : 65536); fd++)
-		close((int)fd);
+		if (fd != CHILD_LIFE_FD)
+			close((int)fd);
 	for (;;)
 		pause();
 	return 0;
@@ -2028,8 +2056,14 @@ static int child_main(void)
 
 int main(int argc, char **argv)
 {
+	ssize_t n;
+
 	if (argc == 2 && !strcmp(argv[1], CHILD_ARG))
 		return child_main();
+	n = readlink("/proc/self/exe", self_exe, sizeof(self_exe) - 1);
+	if (n <= 0)
+		return 2;
+	self_exe[n] = '\0';
 	log_init(getenv("TEST_HOLD_DEBUG") ? LOG_DEBUG : LOG_ALERT);
 	return unit_main("hold", hold_init, hold_cleanup, NULL, NULL, tests);
 }

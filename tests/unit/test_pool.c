@@ -8,7 +8,10 @@
  * subset of the dirty cache lines survives, the pool is recovered, and its
  * state must be exactly the state before the step or the state after it.
  * Recovery itself is then cut at each of its own drain points and run
- * again.
+ * again.  The recovery cases at the end feed start-up what it must refuse
+ * (extent records forged with valid checksums), bad blocks at the edges
+ * of the data area, and an allocation failure at every allocation it
+ * makes (fault.c).
  */
 #include <errno.h>
 #include <limits.h>
@@ -19,6 +22,7 @@
 #include <CUnit/Basic.h>
 
 #include "device.h"
+#include "fault.h"
 #include "format.h"
 #include "log.h"
 #include "meta.h"
@@ -701,7 +705,252 @@ static void test_corrupt_quarantine(void)
 	device_close(dev);
 }
 
+/* forged -- a pool with n one-unit extents named e0.., closed cleanly */
+static struct device *forged(unsigned int n)
+{
+	const struct pool_attr attr = { .mode = 0600 };
+	struct fmt_superblock *sb;
+	struct fmt_jheader zero;
+	struct device *dev;
+	struct extent *e;
+	struct pool *p;
+	char name[16];
+	unsigned int i;
+
+	if (device_sim_new(SIM_SIZE, SIM_UNIT, &dev) < 0)
+		return NULL;
+	if (pool_open_device(dev, POOL_FORMAT_ALWAYS, SIM_UNIT, &p) < 0) {
+		device_close(dev);
+		return NULL;
+	}
+	for (i = 0; i < n; i++) {
+		struct pool_attr a = attr;
+
+		snprintf(name, sizeof(name), "e%u", i);
+		a.name = name;
+		if (pool_alloc(p, U(1), 0, &a, &e) < 0)
+			break;
+	}
+	pool_close(p, true);
+	/*
+	 * The last transaction would be replayed over the forgeries: the pool
+	 * closed cleanly, so an empty journal loses nothing.
+	 */
+	sb = dev->addr;
+	memset(&zero, 0, sizeof(zero));
+	device_memcpy(dev, (uint8_t *)dev->addr + sb->journal_off, &zero,
+		      sizeof(zero));
+	device_drain(dev);
+	return dev;
+}
+
+/* forge -- the extent record in slot, for a change and reseal() */
+static struct fmt_extent *forge(struct device *dev, uint64_t slot)
+{
+	const struct fmt_superblock *sb = dev->addr;
+
+	return (struct fmt_extent *)((uint8_t *)dev->addr + sb->extents_off +
+				     slot * sizeof(struct fmt_extent));
+}
+
+/* reseal -- give a forged record a valid checksum */
+static void reseal(struct device *dev, struct fmt_extent *rec)
+{
+	rec->checksum = meta_crc(rec, offsetof(struct fmt_extent, checksum));
+	device_persist(dev, rec, sizeof(*rec));
+}
+
+/* open_never -- pool_open_device() of an existing pool; closes it on success */
+static int open_never(struct device *dev)
+{
+	struct pool *p = NULL;
+	int r = pool_open_device(dev, POOL_FORMAT_NEVER, 0, &p);
+
+	if (r == 0)
+		pool_close(p, false);
+	return r;
+}
+
+/*
+ * test_recover_refusals -- extent records start-up must refuse, each
+ * with a valid checksum: names or ids used twice, ranges off the data
+ * area or its unit grid, overlaps; and a table too rotten to list
+ */
+static void test_recover_refusals(void)
+{
+	struct device *dev = forged(12);
+	struct fmt_extent *r0, *r1, save0, save1;
+	const struct fmt_superblock *sb;
+	uint64_t end;
+	unsigned int i;
+
+	CU_ASSERT_PTR_NOT_NULL_FATAL(dev);
+	if (!dev)
+		return;
+	sb = dev->addr;
+	end = sb->data_offset + sb->data_size;
+	CU_ASSERT_EQUAL(open_never(dev), 0);
+	r0 = forge(dev, 0);
+	r1 = forge(dev, 1);
+	save0 = *r0;
+	save1 = *r1;
+
+	/* The same name twice; the same id twice. */
+	memcpy(r1->name, r0->name, sizeof(r1->name));
+	r1->name_len = r0->name_len;
+	reseal(dev, r1);
+	CU_ASSERT_EQUAL(open_never(dev), -EILSEQ);
+	*r1 = save1;
+	r1->id = r0->id;
+	reseal(dev, r1);
+	CU_ASSERT_EQUAL(open_never(dev), -EILSEQ);
+	*r1 = save1;
+	reseal(dev, r1);
+	CU_ASSERT_EQUAL(open_never(dev), 0);
+
+	/* Ranges no extent can have: each stops start-up. */
+	{
+		const struct {
+			uint64_t offset, length;
+		} bad[] = {
+			{ sb->data_offset - SIM_UNIT, SIM_UNIT }, /* metadata */
+			{ r0->offset + 4096, SIM_UNIT },	  /* off grid */
+			{ r0->offset, SIM_UNIT + 4096 },	  /* part unit */
+			{ r0->offset, 0 },			  /* empty */
+			{ end - SIM_UNIT, 2 * SIM_UNIT },	  /* past end */
+			{ end - SIM_UNIT, UINT64_MAX - SIM_UNIT + 1 }, /* wraps */
+			{ r1->offset, SIM_UNIT },		  /* overlap */
+		};
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			*r0 = save0;
+			r0->offset = bad[i].offset;
+			r0->length = bad[i].length;
+			reseal(dev, r0);
+			CU_ASSERT_EQUAL(open_never(dev), -EILSEQ);
+		}
+	}
+	/*
+	 * An overlap over a bad block is a block gone bad under both: the
+	 * records load (with a warning), but the checks after refuse to serve.
+	 */
+	CU_ASSERT_EQUAL(device_sim_add_badblock(dev, r1->offset, 512), 0);
+	CU_ASSERT_EQUAL(open_never(dev), -EUCLEAN);
+	*r0 = save0;
+	reseal(dev, r0);
+
+	/* More rotten records than the log names one by one. */
+	for (i = 0; i < 12; i++)
+		forge(dev, i)->checksum ^= 1;
+	CU_ASSERT_EQUAL(open_never(dev), -EILSEQ);
+	for (i = 0; i < 12; i++)
+		forge(dev, i)->checksum ^= 1;
+	/* Bad units inside an extent are the extent's (its data is lost). */
+	CU_ASSERT_EQUAL(open_never(dev), 0);
+	device_close(dev);
+}
+
+/*
+ * test_badblock_edges -- bad blocks across the start of the data area,
+ * past its end, and two in one unit or in neighbouring units
+ *
+ * The device (64 KiB aligned) is half a 256 KiB unit longer than the
+ * data area can use, so its tail lies past the data area's end.
+ */
+static void test_badblock_edges(void)
+{
+	const uint64_t unit = 4 * SIM_UNIT;
+	struct device *dev;
+	struct pool_stats st;
+	struct pool *p;
+	uint64_t lo, hi;
+
+	CU_ASSERT_EQUAL_FATAL(device_sim_new(SIM_SIZE + 2 * SIM_UNIT, SIM_UNIT,
+					     &dev), 0);
+	CU_ASSERT_EQUAL_FATAL(pool_open_device(dev, POOL_FORMAT_ALWAYS, unit, &p), 0);
+	lo = p->meta->sb.data_offset;
+	hi = lo + p->meta->sb.data_size;
+	pool_close(p, true);
+	CU_ASSERT(hi < dev->size);
+	CU_ASSERT_EQUAL(device_sim_add_badblock(dev, lo - 4096, 8192), 0);
+	CU_ASSERT_EQUAL(device_sim_add_badblock(dev, lo + 2 * unit + 100, 64), 0);
+	CU_ASSERT_EQUAL(device_sim_add_badblock(dev, lo + 2 * unit + 5000, 64), 0);
+	CU_ASSERT_EQUAL(device_sim_add_badblock(dev, lo + 5 * unit + 100, 64), 0);
+	CU_ASSERT_EQUAL(device_sim_add_badblock(dev, lo + 6 * unit + 100, 64), 0);
+	CU_ASSERT_EQUAL(device_sim_add_badblock(dev, hi + 4096, 64), 0);
+	CU_ASSERT_EQUAL_FATAL(pool_open_device(dev, POOL_FORMAT_NEVER, 0, &p), 0);
+	pool_get_stats(p, &st);
+	CU_ASSERT_EQUAL(p->nbad, 3);
+	CU_ASSERT_EQUAL(st.bad_bytes, 4 * unit);
+	CU_ASSERT_EQUAL(st.free_bytes, st.data_size - 4 * unit);
+	CU_ASSERT_EQUAL(pool_check(p, NULL, NULL), 0);
+	pool_close(p, true);
+	device_close(dev);
+}
+
+/*
+ * test_recover_enomem -- start-up at each allocation failure: a pool with
+ * extents, a quarantined range and a bad block fails with -ENOMEM and
+ * leaks nothing, until it opens whole
+ */
+static void test_recover_enomem(void)
+{
+	const struct pool_attr attr = { .mode = 0600 };
+	struct device *dev;
+	struct extent *e;
+	unsigned long n;
+	struct qrange *q;
+	struct pool *p;
+	int r;
+
+	p = prepare(&dev, 3);
+	CU_ASSERT_PTR_NOT_NULL_FATAL(p);
+	if (!p)
+		return;
+	CU_ASSERT_EQUAL(pool_alloc(p, U(2), 0, &attr, &e), 0);
+	CU_ASSERT_EQUAL(pool_delete_held(p, e->rec.id, &q), 0);
+	pool_close(p, true);
+	CU_ASSERT_EQUAL(device_sim_add_badblock(dev, SIM_SIZE - 4096, 64), 0);
+	for (n = 0;; n++) {
+		p = NULL;
+		fault_arm(FAULT_ANY, n);
+		r = pool_open_device(dev, POOL_FORMAT_NEVER, 0, &p);
+		fault_disarm();
+		if (!fault_fired())
+			break;
+		/*
+		 * The checks after loading too: out of memory there once
+		 * passed for a finding, and the start for corruption
+		 * (-EUCLEAN, "invariant violations").
+		 */
+		CU_ASSERT_EQUAL(r, -ENOMEM);
+		CU_ASSERT_PTR_NULL(p);
+	}
+	CU_ASSERT_EQUAL(r, 0);
+	CU_ASSERT(n >= 10);
+	if (p) {
+		CU_ASSERT_EQUAL(p->index.count, 3);
+		CU_ASSERT_EQUAL(p->quarantine.count, 1);
+		/* A check that runs out of memory fails; it finds nothing. */
+		for (n = 0;; n++) {
+			fault_arm(FAULT_ANY, n);
+			r = pool_check(p, NULL, NULL);
+			fault_disarm();
+			if (!fault_fired())
+				break;
+			CU_ASSERT_EQUAL(r, -ENOMEM);
+		}
+		CU_ASSERT_EQUAL(r, 0);
+		CU_ASSERT(n >= 3);
+		pool_close(p, true);
+	}
+	device_close(dev);
+}
+
 static const struct unit_test tests[] = {
+	{ "recovery refuses forged records", test_recover_refusals },
+	{ "bad blocks at the edges", test_badblock_edges },
+	{ "recovery out of memory", test_recover_enomem },
 	{ "quarantine", test_quarantine },
 	{ "corrupt quarantine record", test_corrupt_quarantine },
 	{ "operations", test_ops },
