@@ -55,8 +55,17 @@ void conn_enter_state(struct conn *c, enum conn_state state)
 	c->state = state;
 	if (state != CONN_NEW)
 		ev_timer_stop(c->srv->loop, &c->hello_timer);
-	if (state == CONN_CLOSING)
+	if (state == CONN_CLOSING) {
 		ev_io_stop(c->srv->loop, &c->rio);
+		/*
+		 * Its last replies get the same grace as a full queue: a peer
+		 * that never reads them must not keep the descriptor forever.
+		 */
+		if (!ev_is_active(&c->outq_timer)) {
+			ev_timer_set(&c->outq_timer, CONN_OUTQ_GRACE_S, 0.);
+			ev_timer_start(c->srv->loop, &c->outq_timer);
+		}
+	}
 }
 
 /* conn_in_group -- is gid the peer's primary or a supplementary group? */
@@ -171,6 +180,62 @@ static void conn_write_cb(struct ev_loop *loop, ev_io *w, int revents)
 	conn_flush(w->data);
 }
 
+/*
+ * conn_outq_timeout_cb -- the peer stayed past a queue bound for the
+ * whole grace, or a closing connection did not take its last replies in
+ * that time: it does not read its socket
+ */
+static void conn_outq_timeout_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct conn *c = w->data;
+	char why[200];
+
+	if (c->state == CONN_CLOSING && !c->outq_over) {
+		conn_abort(c, "peer did not read its last replies in time");
+		return;
+	}
+	snprintf(why, sizeof(why),
+		 "peer does not read its socket: %u messages (%zu bytes) waited over %.0f s, past the bound of %u messages or %u bytes",
+		 c->outq_len, c->outq_bytes, CONN_OUTQ_GRACE_S, CONN_OUTQ_MAX,
+		 CONN_OUTQ_BYTES);
+	c->srv->stats.bad_messages++;
+	conn_abort(c, why);
+}
+
+/*
+ * conn_outq_check -- after a flush: is what the socket would not take past
+ * a bound?
+ *
+ * Past one, the peer's requests are no longer read (each would only add a
+ * reply) and the grace starts; back under both, reading resumes.
+ */
+static void conn_outq_check(struct conn *c)
+{
+	struct ev_loop *loop = c->srv->loop;
+	bool over = c->outq_len > CONN_OUTQ_MAX ||
+		    c->outq_bytes > CONN_OUTQ_BYTES;
+
+	if (over == c->outq_over)
+		return;
+	c->outq_over = over;
+	if (over) {
+		log_debug("session %llu (%s): %u messages (%zu bytes) wait for the peer to read; reading paused",
+			  (unsigned long long)c->session, c->name, c->outq_len,
+			  c->outq_bytes);
+		ev_io_stop(loop, &c->rio);
+		/* A closing connection's grace, if running, starts anew. */
+		ev_timer_stop(loop, &c->outq_timer);
+		ev_timer_set(&c->outq_timer, CONN_OUTQ_GRACE_S, 0.);
+		ev_timer_start(loop, &c->outq_timer);
+		return;
+	}
+	/* A closing connection keeps its grace (conn_enter_state()). */
+	if (c->state != CONN_CLOSING) {
+		ev_timer_stop(loop, &c->outq_timer);
+		ev_io_start(loop, &c->rio);
+	}
+}
+
 /* conn_hello_timeout_cb -- the peer said nothing useful in time */
 static void conn_hello_timeout_cb(struct ev_loop *loop, ev_timer *w,
 				  int revents)
@@ -179,6 +244,9 @@ static void conn_hello_timeout_cb(struct ev_loop *loop, ev_timer *w,
 
 	conn_fail(c, 0, -ETIMEDOUT, "no Hello in time");
 }
+
+/* Datagrams conn_refuse() reads from a refused peer, at most. */
+#define CONN_REFUSE_DRAIN 8
 
 /*
  * conn_refuse -- tell a peer why it is refused, best effort
@@ -193,7 +261,7 @@ static void conn_refuse(int fd, int status, const char *why)
 
 	char buf[256];
 	int fds[WIRE_FDS_MAX];
-	unsigned int nfds;
+	unsigned int nfds, n = 0;
 	size_t len;
 	int r;
 
@@ -203,13 +271,31 @@ static void conn_refuse(int fd, int status, const char *why)
 	envelope_send(fd, &env, NULL, 0);
 	/*
 	 * Closing a socket with unread data resets the peer, and a reset is
-	 * reported before the datagram we just sent: read what it sent first.
+	 * reported before the datagram we just sent: read what it sent first
+	 * (a Hello, normally).  Boundedly: a peer that keeps sending as fast
+	 * as we read would otherwise hold the loop here for as long as it
+	 * likes; such a peer gets the reset.
 	 */
 	do {
 		r = wire_recv(fd, buf, sizeof(buf), &len, fds, &nfds);
 		if (r == 0)
 			wire_close_fds(fds, nfds);
-	} while (r == 0 || r == -EMSGSIZE || r == -ETOOMANYREFS);
+	} while ((r == 0 || r == -EMSGSIZE || r == -ETOOMANYREFS) &&
+		 ++n < CONN_REFUSE_DRAIN);
+}
+
+/* conn_refusal -- what a refused peer is told, by proc_attach()'s error */
+static const char *conn_refusal(int err)
+{
+	switch (err) {
+	case -EUSERS:
+		return "too many connections from one process (connections_per_process)";
+	case -EMFILE:
+	case -ENFILE:
+		return "daxallocd is out of file descriptors; try again later";
+	default:
+		return "cannot identify the connecting process";
+	}
 }
 
 /*
@@ -253,14 +339,20 @@ int conn_accept(struct server *srv, int fd, enum conn_kind kind)
 		int r = proc_attach(srv, fd, cred.pid, &c->proc);
 
 		if (r < 0) {
-			conn_refuse(fd, r, r == -EUSERS ?
-				    "too many connections from one process (connections_per_process)" :
-				    "cannot identify the connecting process");
+			conn_refuse(fd, r, conn_refusal(r));
 			log_warn("client pid %d refused: %s", (int)cred.pid,
 				 r == -EUSERS ? "too many connections from one process" :
 						strerror(-r));
 			close(fd);
 			free(c);
+			/*
+			 * Identifying a peer takes descriptors too (/proc, a
+			 * pidfd): out of them, accepting more would only refuse
+			 * each queued peer in turn.  Pause, as accept4() failing
+			 * would.
+			 */
+			if (r == -EMFILE || r == -ENFILE)
+				server_accept_pause(srv);
 			return r;
 		}
 	}
@@ -272,6 +364,9 @@ int conn_accept(struct server *srv, int fd, enum conn_kind kind)
 	ev_timer_init(&c->hello_timer, conn_hello_timeout_cb,
 		      (ev_tstamp)srv->limits.hello_timeout_s, 0.);
 	c->hello_timer.data = c;
+	ev_timer_init(&c->outq_timer, conn_outq_timeout_cb, CONN_OUTQ_GRACE_S,
+		      0.);
+	c->outq_timer.data = c;
 	ev_io_start(srv->loop, &c->rio);
 	ev_timer_start(srv->loop, &c->hello_timer);
 
@@ -293,21 +388,20 @@ int conn_accept(struct server *srv, int fd, enum conn_kind kind)
  * for its whole life (the client device fds), so that costs nothing; a
  * dup and close per reply did, measurably (bench/README.md).
  *
- * A peer that lets CONN_OUTQ_MAX messages pile up is not reading its
- * socket; it is cut off rather than allowed to grow our memory.
+ * The queue is bounded after each flush (conn_outq_check()), where what
+ * the peer failed to read can be told from a burst it has not been given
+ * yet.  Here only the hard bound applies: a queue that would pass it is
+ * dropped and the peer cut off, rather than allowed to grow our memory.
  */
 int conn_send(struct conn *c, const Daxalloc__Envelope *env, const int *fds,
 	      unsigned int nfds)
 {
 	struct conn_out *o;
+	char why[160];
 	int r;
 
 	if (nfds > CONN_OUT_FDS)
 		return -EINVAL;
-	if (c->outq_len >= CONN_OUTQ_MAX) {
-		conn_abort(c, "peer does not read its replies");
-		return -ENOBUFS;
-	}
 	o = calloc(1, sizeof(*o));
 	if (!o)
 		return -ENOMEM;
@@ -316,11 +410,21 @@ int conn_send(struct conn *c, const Daxalloc__Envelope *env, const int *fds,
 		free(o);
 		return r;
 	}
+	if (c->outq_bytes + o->len > CONN_OUTQ_HARD_BYTES) {
+		snprintf(why, sizeof(why),
+			 "peer does not read its socket: %u messages (%zu bytes) wait, the most is %u bytes",
+			 c->outq_len, c->outq_bytes, CONN_OUTQ_HARD_BYTES);
+		conn_out_free(o);
+		c->srv->stats.bad_messages++;
+		conn_abort(c, why);
+		return -ENOBUFS;
+	}
 	if (nfds)
 		memcpy(o->fds, fds, nfds * sizeof(*fds));
 	o->nfds = nfds;
 	STAILQ_INSERT_TAIL(&c->outq, o, entry);
 	c->outq_len++;
+	c->outq_bytes += o->len;
 	server_flush_later(c->srv, c);
 	return 0;
 }
@@ -362,6 +466,9 @@ void conn_abort(struct conn *c, const char *why)
 		conn_out_free(o);
 	}
 	c->outq_len = 0;
+	c->outq_bytes = 0;
+	c->outq_over = false;
+	ev_timer_stop(c->srv->loop, &c->outq_timer);
 	conn_enter_state(c, CONN_CLOSING);
 	server_flush_later(c->srv, c);
 }
@@ -376,6 +483,7 @@ void conn_flush(struct conn *c)
 		r = wire_send(c->fd, o->data, o->len, o->fds, o->nfds);
 		if (r == -EAGAIN || r == -ENOBUFS) {
 			ev_io_start(c->srv->loop, &c->wio);
+			conn_outq_check(c);
 			return;
 		}
 		if (r < 0) {
@@ -385,9 +493,11 @@ void conn_flush(struct conn *c)
 		}
 		STAILQ_REMOVE_HEAD(&c->outq, entry);
 		c->outq_len--;
+		c->outq_bytes -= o->len;
 		conn_out_free(o);
 	}
 	ev_io_stop(c->srv->loop, &c->wio);
+	conn_outq_check(c);
 	if (c->state == CONN_CLOSING)
 		conn_free(c);
 }
@@ -401,6 +511,7 @@ void conn_free(struct conn *c)
 	ev_io_stop(srv->loop, &c->rio);
 	ev_io_stop(srv->loop, &c->wio);
 	ev_timer_stop(srv->loop, &c->hello_timer);
+	ev_timer_stop(srv->loop, &c->outq_timer);
 	while ((o = STAILQ_FIRST(&c->outq))) {
 		STAILQ_REMOVE_HEAD(&c->outq, entry);
 		conn_out_free(o);

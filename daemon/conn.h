@@ -34,8 +34,21 @@ enum conn_state {
 /* Supplementary groups remembered per peer for permission checks. */
 #define CONN_GROUPS_MAX 64
 
-/* Replies and events a connection may have queued before it is cut off. */
+/*
+ * Bounds of what waits in the daemon for a peer whose socket is full:
+ * more than CONN_OUTQ_MAX messages or CONN_OUTQ_BYTES bytes left after a
+ * flush (the socket took what it would), and the daemon stops reading
+ * the peer's requests and gives it CONN_OUTQ_GRACE_S seconds to read
+ * enough to come back under both; else it is closed.  Measured after the
+ * flush, not when queued, so a burst from one loop turn (the breaks resent
+ * to a reconnecting process, a revoke of many extents) is judged by what
+ * the peer fails to take, and gets the grace to drain.  A queue that
+ * would pass CONN_OUTQ_HARD_BYTES is closed at once.
+ */
 #define CONN_OUTQ_MAX 256
+#define CONN_OUTQ_BYTES (1u << 20)
+#define CONN_OUTQ_GRACE_S 2.0
+#define CONN_OUTQ_HARD_BYTES (16u << 20)
 /* Descriptors one reply may carry (the device fd). */
 #define CONN_OUT_FDS 1
 
@@ -73,6 +86,9 @@ struct conn {
 	ev_timer hello_timer;
 	STAILQ_HEAD(, conn_out) outq;
 	unsigned int outq_len;
+	size_t outq_bytes;   /* packed bytes of the queued messages */
+	bool outq_over;	     /* past a bound after the last flush */
+	ev_timer outq_timer; /* the grace to come back under it */
 };
 
 const char *conn_kind_name(enum conn_kind kind);

@@ -20,6 +20,7 @@
 #include "proc.h"
 #include "quarantine.h"
 #include "server.h"
+#include "space.h"
 
 /* Ids of one daemon run: its start count above these bits, a counter below. */
 #define HOLD_EPOCH_SHIFT 40
@@ -250,6 +251,7 @@ static void hold_send_revoked(struct server *srv, struct proc *p,
 /* hold_release -- r waits for nothing any more: free it */
 static void hold_maybe_release(struct server *srv, struct qrange *q)
 {
+	struct hold *h = hold_of(srv);
 	uint64_t off = q->rec.offset, len = q->rec.length;
 	int r;
 
@@ -264,6 +266,68 @@ static void hold_maybe_release(struct server *srv, struct qrange *q)
 	}
 	log_debug("quarantined range %#llx+%#llx is free again",
 		  (unsigned long long)off, (unsigned long long)len);
+	/*
+	 * A slot is free: what waited for one goes from the loop, not from
+	 * here, deep in an unpin or an exit that walks hold lists.
+	 */
+	if (h->room_wanted && !ev_is_active(&h->room))
+		ev_timer_start(srv->loop, &h->room);
+}
+
+/*
+ * hold_wait_room -- an extent's end had to wait: no quarantine slot
+ *
+ * Ends that come from outside a request (an anonymous extent's owner
+ * exited, or was found gone at start) have nobody to tell and nobody to
+ * try again; hold_room_cb() does, once a quarantined range is freed.
+ */
+void hold_wait_room(struct server *srv)
+{
+	hold_of(srv)->room_wanted = true;
+}
+
+/* hold_room_waiting -- does an extent's end wait for a quarantine slot? */
+bool hold_room_waiting(const struct server *srv)
+{
+	return srv->holds.room_wanted;
+}
+
+/*
+ * hold_room_cb -- a quarantine slot came free: end again the anonymous
+ * extents whose owner is gone
+ *
+ * Those are the only ends nobody asked for; space_free() calls
+ * hold_wait_room() again if the table filled up meanwhile.
+ */
+static void hold_room_cb(struct ev_loop *loop, ev_timer *w, int revents)
+{
+	struct server *srv = w->data;
+	struct extent *e, *next;
+	struct proc *p, *np;
+	unsigned long n = 0;
+
+	(void)loop;
+	(void)revents;
+	hold_of(srv)->room_wanted = false;
+	for (e = pool_find_from(srv->pool, 0); e; e = next) {
+		struct proc *owner = e->owner;
+
+		next = pool_next_id(srv->pool, e);
+		if (!(e->rec.flags & FMT_EXTENT_ANONYMOUS) ||
+		    (owner && !owner->exited))
+			continue;
+		space_free(srv, e, owner, "its owner is gone (it waited for a quarantine slot)");
+		n++;
+	}
+	/* Owners that exited with extents left can go now. */
+	for (p = TAILQ_FIRST(&srv->procs); p; p = np) {
+		np = TAILQ_NEXT(p, entry);
+		if (p->exited)
+			proc_maybe_free(p);
+	}
+	if (n)
+		log_info("a quarantine slot came free: %lu anonymous extents of exited owners ended again",
+			 n);
 }
 
 /* hold_pin_qranges -- add d (+1/-1) to every qrange p overlaps */
@@ -558,10 +622,28 @@ static struct hold_brk *hold_brk_new(struct server *srv, struct proc *p,
 }
 
 /*
+ * hold_gone -- refuse a new hold to a process whose exit was seen
+ *
+ * A client's last requests can still be queued on its socket when the
+ * daemon handles its exit: both become ready while the daemon sleeps (or
+ * sits in msync()), and libev runs the exit first.  hold_proc_exit() has
+ * then ended everything the process held and will never run again for
+ * it, so a lease or pin taken now would hold its range for good.
+ */
+static int hold_gone(const struct proc *p, char *why)
+{
+	if (!p->exited)
+		return 0;
+	snprintf(why, HOLD_WHY_MAX, "the calling process has exited");
+	return -ESRCH;
+}
+
+/*
  * hold_lease_get -- p opens e (Alloc, Open): a lease, or one more open
  *
  * A process whose lease on e was revoked gets no new one: it may still
  * hold the old mapping, and the daemon no longer trusts its word on it.
+ * One that has exited gets none either (hold_gone()).
  */
 int hold_lease_get(struct server *srv, struct proc *p, struct extent *e,
 		   bool rdonly, char *why)
@@ -570,6 +652,9 @@ int hold_lease_get(struct server *srv, struct proc *p, struct extent *e,
 	struct hold_lease *l = hold_find_lease(e, p);
 	int r;
 
+	r = hold_gone(p, why);
+	if (r < 0)
+		return r;
 	if (l && (l->rec.flags & FMT_HOLD_REVOKED)) {
 		snprintf(why, HOLD_WHY_MAX,
 			 "extent %llu was revoked from this process",
@@ -616,6 +701,21 @@ int hold_lease_get(struct server *srv, struct proc *p, struct extent *e,
 	return 0;
 }
 
+/* hold_lease_drop -- n opens of lease l end; the lease with the last one */
+static void hold_lease_drop(struct server *srv, struct hold_lease *l,
+			    uint32_t n)
+{
+	if (n < l->rec.count) {
+		l->rec.count -= n;
+		if (meta_begin(srv->pool->meta, HOLD_JBYTES) < 0)
+			log_err("lease slot %llu: cannot make room in the journal",
+				(unsigned long long)l->slot);
+		hold_stage_lease(srv, l->slot, &l->rec);
+		return;
+	}
+	hold_lease_end(srv, l);
+}
+
 /*
  * hold_lease_put -- p closed e (after unmapping it)
  *
@@ -628,14 +728,7 @@ void hold_lease_put(struct server *srv, struct proc *p, struct extent *e)
 
 	if (!l || (l->rec.flags & FMT_HOLD_REVOKED))
 		return;
-	if (--l->rec.count) {
-		if (meta_begin(srv->pool->meta, HOLD_JBYTES) < 0)
-			log_err("lease slot %llu: cannot make room in the journal",
-				(unsigned long long)l->slot);
-		hold_stage_lease(srv, l->slot, &l->rec);
-		return;
-	}
-	hold_lease_end(srv, l);
+	hold_lease_drop(srv, l, 1);
 }
 
 /*
@@ -659,6 +752,10 @@ int hold_pin(struct server *srv, struct proc *p,
 		snprintf(why, HOLD_WHY_MAX, "no range to pin");
 		return -EINVAL;
 	}
+	/* Its leases ended at its exit; this keeps it so should that change. */
+	r = hold_gone(p, why);
+	if (r < 0)
+		return r;
 	if (p->hold.npins + n > srv->limits.max_pins_per_process) {
 		snprintf(why, HOLD_WHY_MAX,
 			 "the process holds %u pins; %zu more pass the limit of %u (max_pins_per_process)",
@@ -809,7 +906,10 @@ unmark:
  * hold_ack -- p acknowledges a lease break: it unmapped the range
  *
  * A revoke's break also ends p's lease on the extent: giving it up is
- * what the administrator asked for.
+ * what the administrator asked for.  Only the opens the break was sent
+ * for, though: libdaxalloc drops its handles when the break arrives and
+ * acknowledges later (once no pin holds the range), and an open made in
+ * between is a new mapping that this ack does not speak for.
  */
 int hold_ack(struct server *srv, struct proc *p, uint64_t break_id, char *why)
 {
@@ -833,7 +933,7 @@ int hold_ack(struct server *srv, struct proc *p, uint64_t break_id, char *why)
 		e = pool_find(srv->pool, b->rec.extent_id);
 		l = e ? hold_find_lease(e, p) : NULL;
 		if (l && !(l->rec.flags & FMT_HOLD_REVOKED))
-			hold_lease_end(srv, l);
+			hold_lease_drop(srv, l, b->opens);
 	}
 	hold_brk_end(srv, b);
 	return 0;
@@ -1175,6 +1275,7 @@ int hold_revoke(struct server *srv, const Daxalloc__RevokeRequest *rq,
 			if (!b)
 				continue;
 			b->rv = rv;
+			b->opens = l->rec.count;
 			hold_send_break(srv, b, NULL);
 			out->breaks++;
 		}
@@ -1667,6 +1768,8 @@ int hold_recover(struct server *srv)
 	idmap_init(&h->pins);
 	idmap_init(&h->breaks);
 	TAILQ_INIT(&h->revokes);
+	ev_timer_init(&h->room, hold_room_cb, 0., 0.);
+	h->room.data = srv;
 	h->next_pin_id = h->next_id = 1;
 	h->ready = true;
 	if (!srv->pool)
@@ -1721,6 +1824,7 @@ void hold_fini(struct server *srv)
 
 	if (!h->ready)
 		return;
+	ev_timer_stop(srv->loop, &h->room);
 	while ((rv = TAILQ_FIRST(&h->revokes)))
 		hold_revoke_free(srv, rv);
 	TAILQ_FOREACH(p, &srv->procs, entry) {

@@ -76,6 +76,7 @@ struct hold_brk {
 	struct fmt_hold rec;	 /* offset, length: device range */
 	uint64_t ext_offset;	 /* where the range was in its extent */
 	uint64_t deadline_ms;	 /* CLOCK_REALTIME */
+	uint32_t opens;		 /* a revoke's: the opens it asks back */
 	enum hold_reason reason;
 	ev_timer timer;
 };
@@ -102,6 +103,12 @@ struct hold {
 	size_t ndirty, dirty_cap;
 	uint64_t npins, nleases, nbreaks;
 	TAILQ_HEAD(, hold_revoke) revokes;
+	/*
+	 * An extent had to stay for want of a quarantine slot: its owner's
+	 * end is tried again once a quarantined range is freed (room).
+	 */
+	ev_timer room;
+	bool room_wanted;
 	bool ready;
 };
 
@@ -148,6 +155,8 @@ void hold_left(struct server *srv, struct hold_detached *d, struct qrange *q,
 	       const struct proc *caller, enum hold_reason reason);
 
 void hold_proc_exit(struct server *srv, struct proc *p);
+void hold_wait_room(struct server *srv);
+bool hold_room_waiting(const struct server *srv);
 void hold_hello(struct server *srv, struct conn *c);
 int hold_revoke(struct server *srv, const Daxalloc__RevokeRequest *rq,
 		Daxalloc__RevokeReply *out, char *why);

@@ -113,6 +113,9 @@ static void listener_accept_cb(struct ev_loop *loop, ev_io *w, int revents)
 			return;
 		}
 		conn_accept(l->srv, fd, l->kind);
+		/* It ran out of descriptors identifying the peer. */
+		if (l->srv->accept_paused)
+			return;
 	}
 }
 

@@ -61,10 +61,34 @@ void proc_maybe_free(struct proc *p)
 }
 
 /*
+ * proc_close_conns -- close p's connections without reading on
+ *
+ * What the process left unread on its sockets must not run after its
+ * exit was handled: a lease or a pin taken then would never end (its
+ * pidfd has fired), and the range would wait in the quarantine for a
+ * dead process.  Its replies are moot.
+ */
+static void proc_close_conns(struct proc *p)
+{
+	struct conn *c;
+	unsigned int n = 0;
+
+	TAILQ_FOREACH(c, &p->srv->conns, entry) {
+		if (c->proc != p || c->state == CONN_CLOSING)
+			continue;
+		conn_abort(c, NULL);
+		n++;
+	}
+	if (n)
+		log_debug("process %d exited: %u connections closed unread",
+			  (int)p->pid, n);
+}
+
+/*
  * proc_exited_cb -- the pidfd is readable: the process has exited
  *
- * Everything it owned ends now.  Its connections, if any are still open,
- * close by themselves (EOF) and detach.
+ * Everything it owned ends now.  Its connections close at once, whatever
+ * they still hold unread, and detach when freed.
  */
 static void proc_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
 {
@@ -74,10 +98,12 @@ static void proc_exited_cb(struct ev_loop *loop, ev_io *w, int revents)
 
 	ev_io_stop(loop, w);
 	/*
-	 * From now on it adopts nothing: a request of its still queued on a
-	 * connection must not leave an extent that nobody would free.
+	 * From now on it adopts nothing and asks nothing: a request of its
+	 * still queued on a connection must not leave an extent, a lease or a
+	 * pin that nobody would end.
 	 */
 	p->exited = true;
+	proc_close_conns(p);
 	/* Its pins and leases first: they must not hold its own extents. */
 	hold_proc_exit(p->srv, p);
 	/* Bounded: an extent that fails to free goes back to the tail. */

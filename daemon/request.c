@@ -186,6 +186,7 @@ int request_delete(struct conn *c, const Daxalloc__Envelope *req,
 {
 	const Daxalloc__DeleteRequest *d = req->delete_;
 	struct extent *e;
+	uint64_t id;
 	int r;
 
 	if (!request_pool(c, rep))
@@ -198,7 +199,22 @@ int request_delete(struct conn *c, const Daxalloc__Envelope *req,
 			 d->extent_id, d->name, SPACE_WRITE, rep, &r);
 	if (!e)
 		return r;
+	id = e->rec.id;
 	space_free(c->srv, e, c->proc, "deleted by its client");
+	/*
+	 * space_free() leaves the extent as it was when it cannot end it: a
+	 * held range with the quarantine table full.  Never answer 0 then.
+	 */
+	if (pool_find(c->srv->pool, id)) {
+		if (!c->srv->pool->quarantine.nfree) {
+			dispatch_set_msg(rep, "extent %llu is still held (pins, other processes' leases) and the quarantine table is full: it was not deleted; try again once quarantined ranges are freed",
+					 (unsigned long long)id);
+			return -ENOSPC;
+		}
+		dispatch_set_msg(rep, "extent %llu could not be deleted (see the daemon's log)",
+				 (unsigned long long)id);
+		return -EIO;
+	}
 	return 0;
 }
 

@@ -104,8 +104,13 @@ int space_alloc(struct server *srv, struct conn *c, const char *name,
 		r = space_check_name(srv, name, why);
 		if (r < 0)
 			return r;
-	} else if (c->proc->exited) {
-		/* Its exit was seen first: nobody would ever free the extent. */
+	}
+	/*
+	 * Its exit was seen first (the request was still queued): nobody
+	 * would ever free an anonymous extent, nobody would be told of a
+	 * named one, and neither could get its lease (hold.c).
+	 */
+	if (c->proc->exited) {
 		snprintf(why, SPACE_WHY_MAX, "the calling process has exited");
 		return -ESRCH;
 	}
@@ -204,7 +209,11 @@ int space_truncate(struct server *srv, struct conn *c, struct extent *e,
 	} else {
 		r = pool_truncate(srv->pool, e->rec.id, size);
 	}
-	if (r == -ENOSPC)
+	if (r == -ENOSPC && lv.held)
+		snprintf(why, SPACE_WHY_MAX,
+			 "the tail of extent %llu must be quarantined, and the quarantine table is full; try again once quarantined ranges are freed",
+			 (unsigned long long)e->rec.id);
+	else if (r == -ENOSPC)
 		snprintf(why, SPACE_WHY_MAX,
 			 "cannot grow extent %llu in place: the space after it is not free",
 			 (unsigned long long)e->rec.id);
@@ -220,6 +229,9 @@ int space_truncate(struct server *srv, struct conn *c, struct extent *e,
  * caller is the process that ends it (NULL: the daemon itself).  When a
  * pin or another process's lease may still reach the extent, its range
  * goes to the quarantine instead of free space; the caller never waits.
+ * If it cannot end (the quarantine table is full), it stays as it was:
+ * a request's handler sees it still there and says so; an end nobody
+ * asked for (its owner exited) is tried again when a slot is free.
  */
 void space_free(struct server *srv, struct extent *e, struct proc *caller,
 		const char *reason)
@@ -252,6 +264,12 @@ void space_free(struct server *srv, struct extent *e, struct proc *caller,
 	space_charge(srv, &gone, -(int64_t)gone.rec.length, -1);
 	return;
 err:
+	if (r == -ENOSPC && lv.held) {
+		log_warn("extent %llu must be quarantined and the quarantine table is full: it stays allocated for now",
+			 (unsigned long long)gone.rec.id);
+		hold_wait_room(srv);
+		return;
+	}
 	log_err("extent %llu: freeing failed: %s; it stays allocated",
 		(unsigned long long)gone.rec.id, strerror(-r));
 }
@@ -359,6 +377,16 @@ int space_check(struct server *srv, pool_finding_fn fn, void *arg)
 		if (!(e->rec.flags & FMT_EXTENT_ANONYMOUS))
 			continue;
 		if (!p || p->exited) {
+			struct hold_leave lv;
+
+			/*
+			 * Its end waits for a quarantine slot (space_free()):
+			 * that is not a finding, as long as it is held.
+			 */
+			hold_leave_prepare(srv, e, e->rec.offset, e->rec.length,
+					   p, &lv);
+			if (lv.held && hold_room_waiting(srv))
+				continue;
 			pool_finding(fn, arg, "anonymous extent %llu has no live owner (pid %u)",
 				      (unsigned long long)e->rec.id,
 				      e->rec.owner_pid);

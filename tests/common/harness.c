@@ -461,3 +461,110 @@ bool harness_log_has(struct harness *h, const char *what)
 	fclose(f);
 	return found;
 }
+
+/* harness_pid_fds -- how many descriptors process pid has open, or -errno */
+int harness_pid_fds(pid_t pid)
+{
+	char path[64];
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", (int)pid);
+	d = opendir(path);
+	if (!d)
+		return -errno;
+	while ((de = readdir(d)))
+		if (de->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * harness_pid_cpu_ms -- user + system CPU time of pid so far, in
+ * milliseconds (clock-tick resolution), or -errno
+ *
+ * Fields 14 and 15 of /proc/PID/stat, counted after the command name,
+ * which may itself hold blanks and parentheses: the last ')' ends it.
+ */
+long long harness_pid_cpu_ms(pid_t pid)
+{
+	unsigned long long utime, stime;
+	long hz = sysconf(_SC_CLK_TCK);
+	char path[64], buf[1024], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return -EIO;
+	buf[n] = '\0';
+	p = strrchr(buf, ')');
+	/* state, ppid, pgrp, session, tty, tpgid, flags, 4 fault counts */
+	if (!p || sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %llu %llu",
+			 &utime, &stime) != 2)
+		return -EIO;
+	return (long long)(utime + stime) * 1000 / (hz > 0 ? hz : 100);
+}
+
+/*
+ * harness_check -- run `daxallocctl check` on h's daemon
+ *
+ * Its exit status (0: consistent); what it printed goes to stderr when it
+ * is not 0, so a failing test shows the findings.
+ */
+int harness_check(struct harness *h)
+{
+	static const char *const args[] = { "check", NULL };
+	static char out[1 << 16];
+	int st;
+
+	if (harness_ctl(h, args, out, sizeof(out), &st) < 0)
+		return -1;
+	if (st != 0)
+		fprintf(stderr, "\ndaxallocctl check exited %d:\n%s\n", st, out);
+	return st;
+}
+
+/* harness_log_count -- how many lines of the daemon's log contain what */
+int harness_log_count(struct harness *h, const char *what)
+{
+	char *buf = NULL;
+	size_t cap = 0;
+	int n = 0;
+	FILE *f = fopen(h->log, "re");
+
+	if (!f)
+		return 0;
+	while (getline(&buf, &cap, f) > 0)
+		n += strstr(buf, what) != NULL;
+	free(buf);
+	fclose(f);
+	return n;
+}
+
+/*
+ * harness_drain_notify -- read and drop what the daemon sent to the
+ * notify socket so far; how many datagrams
+ *
+ * The daemon's sd_notify() blocks while the socket's queue is full
+ * (net.unix.max_dgram_qlen datagrams, often 10), and it sends STATUS=
+ * every few seconds while its figures change: a test that keeps a daemon
+ * busy for long without waiting for a notification must drain it, or the
+ * daemon's loop stops in sendmsg().
+ */
+int harness_drain_notify(struct harness *h)
+{
+	char buf[1024];
+	int n = 0;
+
+	while (recv(h->notify_fd, buf, sizeof(buf), MSG_DONTWAIT) >= 0)
+		n++;
+	return n;
+}

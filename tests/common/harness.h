@@ -59,6 +59,11 @@ uint64_t harness_json_u64(json_object *o, const char *key);
 uint64_t harness_status_u64(struct harness *h, const char *key);
 int harness_connect(const char *path, int timeout_s);
 bool harness_log_has(struct harness *h, const char *what);
+int harness_log_count(struct harness *h, const char *what);
+int harness_pid_fds(pid_t pid);
+long long harness_pid_cpu_ms(pid_t pid);
+int harness_check(struct harness *h);
+int harness_drain_notify(struct harness *h);
 
 /* A CUnit test, and a suite of them for harness_main(). */
 struct harness_test {

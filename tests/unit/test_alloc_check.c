@@ -69,6 +69,8 @@ static void test_intact(void)
 	char why[64] = "x";
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	if (!a)
+		return;
 	CU_ASSERT_EQUAL(alloc_free_runs(a), 3);
 	CU_ASSERT_EQUAL(alloc_check(a, why, sizeof(why)), 0);
 	CU_ASSERT_STRING_EQUAL(why, "");
@@ -82,6 +84,8 @@ static void test_counters(void)
 	struct alloc *a = three_runs();
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	if (!a)
+		return;
 	a->free_runs--;
 	CU_ASSERT(broken(a, "by-offset tree holds more than the 2 runs"));
 	a->free_runs += 2;
@@ -102,6 +106,8 @@ static void test_run_shape(void)
 	uint64_t len;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	if (!a)
+		return;
 	/*
 	 * Keys change in place, so only runs that no earlier lookup passes
 	 * through: the first run by offset (checked before any lookup) and
@@ -109,6 +115,8 @@ static void test_run_shape(void)
 	 */
 	r = run_at(a, 0);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	if (!r)
+		return;
 	len = r->len;
 	r->len = 0;
 	CU_ASSERT(broken(a, "is empty"));
@@ -124,6 +132,8 @@ static void test_run_shape(void)
 	a->length = U(32);
 	r = run_at(a, 9);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	if (!r)
+		return;
 	r->len = U(30);
 	CU_ASSERT(broken(a, "leaves the area"));
 	r->len = U(11);
@@ -138,8 +148,12 @@ static void test_neighbours(void)
 	struct alloc_run *r;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	if (!a)
+		return;
 	r = run_at(a, 3);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	if (!r)
+		return;
 	/* [3, 5) grows into [9, 20): overlap, then exactly touching. */
 	r->len = U(7);
 	CU_ASSERT(broken(a, "overlaps or precedes"));
@@ -158,9 +172,13 @@ static void test_size_tree(void)
 	struct alloc_run *r, *parent;
 
 	CU_ASSERT_PTR_NOT_NULL_FATAL(a);
+	if (!a)
+		return;
 	/* A run the by-size tree lost. */
 	r = run_at(a, 3);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	if (!r)
+		return;
 	RB_REMOVE(alloc_size_tree, &a->by_size, r);
 	CU_ASSERT(broken(a, "is missing from the by-size tree"));
 	RB_INSERT(alloc_size_tree, &a->by_size, r);
@@ -183,8 +201,12 @@ static void test_size_tree(void)
 	 */
 	r = RB_MIN(alloc_size_tree, &a->by_size);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(r);
+	if (!r)
+		return;
 	parent = RB_PARENT(r, by_size);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(parent);
+	if (!parent)
+		return;
 	RB_PARENT(r, by_size) = NULL;
 	CU_ASSERT(broken(a, "by-size tree holds 1 runs, by-offset tree 3"));
 	RB_PARENT(r, by_size) = parent;
