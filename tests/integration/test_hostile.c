@@ -18,16 +18,28 @@
  * test_daemon.c already has one garbage datagram, one oversized datagram,
  * a Hello with two descriptors, rude clients, the control socket refusing
  * a non-admin and the per-process connection limit; test_extents.c has
- * the permissions between users.  This file goes further, each attack
- * under load and checked for its traces: garbage (random bytes, mutated
- * and truncated requests, requests with extreme values), oversized
- * datagrams, 0, 1, 5 and 253 descriptors, a refused client that keeps
- * talking, a connection flood past RLIMIT_NOFILE (accept must pause, the
- * daemon's CPU must stay idle), clients that never read their replies or
- * their lease breaks (bounded queues, then a disconnect, the holds kept
- * as docs/core-rule.md says, and a reconnect that takes every break), a
- * pin flood past max_pins_per_process and past the pin table, silent
- * connections (hello timeout) and clients that die mid-request.
+ * the permissions between users (test_auth.c the rest of authorization).
+ * This file goes further, each attack under load and checked for its
+ * traces:
+ *
+ * - garbage: random bytes, mutated and truncated requests, requests with
+ *   values at every limit, from processes of another user;
+ * - datagrams past 64 KiB, before and after Hello, and one of exactly
+ *   64 KiB;
+ * - 0, 1, 5 and 253 descriptors on every kind of payload;
+ * - a client refused for connections_per_process that keeps sending;
+ * - a connection flood past RLIMIT_NOFILE: accept must pause (log line),
+ *   the daemon's CPU stay idle, its descriptors come back;
+ * - clients that never read: replies (the message bound and the byte
+ *   bound, each with its log line), a last reply after a protocol error,
+ *   and 700 lease breaks to a lease holder, which is cut off, keeps its
+ *   breaks and quarantine as docs/core-rule.md says, and takes every
+ *   break when it reconnects;
+ * - pin floods past max_pins_per_process and past the pool's pin table;
+ * - silent connections (hello timeout);
+ * - clients that die mid-request: half a batch, a burst then exit, a
+ *   Hello then exit, SIGKILL at random points, and requests still queued
+ *   when the daemon sees its sender's exit (the daemon stopped meanwhile).
  *
  * The suite's daemon serves a 256 MiB pool with a 64 KiB unit (room for
  * the hundreds of extents the lease-break flood needs) and a short hello
@@ -35,17 +47,17 @@
  * file system every durable change of a file pool costs an msync, and the
  * probe would measure the disk rather than how the daemon shares its loop
  * under attack.  (The daemon creates no pool file under /dev, so the test
- * makes it and formats it first.)  Its client socket has mode 0660 and group HOSTILE_GID, as
- * installed; the hostile children that run as nobody get that group as
- * a supplementary one.  Children cannot use CUnit: they check with
- * CHILD_CHECK(), which prints the failed condition and exits 1.  Random
- * input comes from a seeded generator: the seed is printed, and
- * $DAXALLOC_TEST_SEED replays it.
+ * makes it and formats it first.)  Its client socket has mode 0660 and
+ * group HOSTILE_GID, as installed; the hostile children that run as
+ * nobody get that group as a supplementary one.  Children cannot use
+ * CUnit: they check with CHILD_CHECK(), which prints the failed condition
+ * and exits 1.  Random input comes from a seeded generator: the seed is
+ * printed, and $DAXALLOC_TEST_SEED replays it; $HOSTILE_ONLY runs the
+ * tests whose names contain one of its '|'-separated words.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <inttypes.h>
 #include <limits.h>
 #include <poll.h>
 #include <pthread.h>
@@ -59,7 +71,6 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
 #include <time.h>
