@@ -434,8 +434,12 @@ static void test_lease_limits(void)
 	b = cp(1);
 	e = ext(a, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	l = LIST_FIRST(&e->leases);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(l);
+	if (!l)
+		return;
 	l->rec.count = UINT32_MAX;
 	CU_ASSERT_EQUAL(lease(a, e), -EMFILE);
 	l->rec.count = 1;
@@ -477,6 +481,8 @@ static void test_pin_limits(void)
 	a = cp(0);
 	e = ext(a, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	nfree = h->npin_free;
 	h->npin_free = 0;
 	CU_ASSERT_EQUAL(pin(a, e, 0, 4096), 0);
@@ -506,6 +512,8 @@ static void test_pin_enomem(void)
 	a = cp(0);
 	e = ext(a, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	for (k = 0; k < 3; k++) {
 		daxalloc__pin_range__init(&rr[k]);
 		rr[k].extent_id = e->rec.id;
@@ -562,6 +570,8 @@ static void test_dirty_list(void)
 	a = cp(0);
 	e = ext(a, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	for (k = 0; k < N; k++) {
 		daxalloc__pin_range__init(&rr[k]);
 		rr[k].extent_id = e->rec.id;
@@ -594,6 +604,8 @@ static void test_dirty_list(void)
 			hi = pn;
 	}
 	CU_ASSERT_FATAL(lo && hi && hi->slot - lo->slot > 64);
+	if (!lo || !hi)
+		return;
 	two[0] = lo->rec.id;
 	two[1] = hi->rec.id;
 	CU_ASSERT_EQUAL(hold_unpin(&fx.srv, a, two, 2, why), 0);
@@ -620,7 +632,11 @@ static void test_break_enomem(void)
 	e = ext(a, 2);
 	f = ext(a, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	if (!f)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT_EQUAL(lease(b, f), 0);
 	/* The quarantined range first, then the break. */
@@ -630,6 +646,8 @@ static void test_break_enomem(void)
 	CU_ASSERT(fault_fired());
 	q = TAILQ_FIRST(&pool->quarantine.ranges);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	if (!q)
+		return;
 	CU_ASSERT_EQUAL(q->nbreaks, 1);
 	CU_ASSERT_EQUAL(b->hold.nbreaks, 0);
 	/* The break's id cannot be entered (the id table's first growth). */
@@ -663,6 +681,8 @@ static void test_truncate_no_slot(void)
 	b = cp(1);
 	e = ext(a, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	/*
 	 * space_truncate() refuses when there is no slot for the breaks;
@@ -697,6 +717,8 @@ static void test_revoke_enomem(void)
 	a = cp(0);
 	e = ext(a, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	/* The revoke, its list of processes: refused. */
 	fault_arm(FAULT_ANY, 0);
 	CU_ASSERT_EQUAL(do_revoke((uint32_t)a->pid, 0, true, 600, false, false),
@@ -738,6 +760,8 @@ static void test_pinned_bytes(void)
 	b = cp(1);
 	e = ext(a, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT_EQUAL(hold_pinned_bytes(&fx.srv), 0);
 	CU_ASSERT(pin(a, e, 0, 2 * UNIT) != 0);
@@ -780,7 +804,11 @@ static void test_no_journal_room(void)
 	e = ext(a, 4);
 	f = ext(a, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	if (!f)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT_EQUAL(lease(b, f), 0);
@@ -789,6 +817,8 @@ static void test_no_journal_room(void)
 	CU_ASSERT_EQUAL(truncate_by(a, e, 2), 0); /* b gets a break */
 	br = first_break(b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(br);
+	if (!br)
+		return;
 	commit();
 
 	cap = m->txn_cap;
@@ -823,6 +853,8 @@ static void test_deadline_no_room(void)
 	b = cp(1);
 	e = ext(a, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT(pin(b, e, 0, 4096) != 0);
 	CU_ASSERT_EQUAL(truncate_by(a, e, 2), 0);
@@ -860,6 +892,8 @@ static void test_slot_push_enomem(void)
 	b = cp(1);
 	e = ext(a, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	id = pin(a, e, 0, 4096);
 	CU_ASSERT(id != 0);
@@ -878,7 +912,14 @@ static void test_slot_push_enomem(void)
 	n = h->nlease_free;
 	h->nlease_free = 16;
 	fault_arm(FAULT_REALLOC, 0);
-	CU_ASSERT_EQUAL(ack(b, first_break(b)->rec.id), 0);
+	{
+		struct hold_brk *br = first_break(b);
+
+		CU_ASSERT_PTR_NOT_NULL_FATAL(br);
+		if (!br)
+			return;
+		CU_ASSERT_EQUAL(ack(b, br->rec.id), 0);
+	}
 	fault_disarm();
 	CU_ASSERT(fault_fired());
 	h->nlease_free = 16;
@@ -910,7 +951,11 @@ static void test_ack_revoke_break(void)
 	e = ext(a, 2);
 	f = ext(a, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	if (!f)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT_EQUAL(lease(b, f), 0);
 	/* e: its owner deletes it before b acknowledges. */
@@ -919,6 +964,8 @@ static void test_ack_revoke_break(void)
 		0);
 	br = first_break(b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(br);
+	if (!br)
+		return;
 	space_free(&fx.srv, e, a, "test");
 	CU_ASSERT_EQUAL(ack(b, br->rec.id), 0);
 	/* f: b closed it before acknowledging. */
@@ -927,6 +974,8 @@ static void test_ack_revoke_break(void)
 		0);
 	br = last_break(b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(br);
+	if (!br)
+		return;
 	CU_ASSERT_PTR_NULL(br->q);
 	/* A revoke's own deadline is the revoke's, not the break's. */
 	fire(br);
@@ -941,6 +990,8 @@ static void test_ack_revoke_break(void)
 	/* What is left: the break for e's range, from its delete. */
 	br = first_break(b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(br);
+	if (!br)
+		return;
 	CU_ASSERT_EQUAL(ack(b, br->rec.id), 0);
 	CU_ASSERT(hold_proc_empty(&b->hold));
 	CU_ASSERT(sound());
@@ -963,6 +1014,8 @@ static void test_deadline_ends_revoke_break(void)
 	b = cp(1);
 	e = ext(a, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT_EQUAL(do_revoke((uint32_t)b->pid, 0, true, 600, false, false),
 			0);
@@ -970,6 +1023,8 @@ static void test_deadline_ends_revoke_break(void)
 	CU_ASSERT_EQUAL(b->hold.nbreaks, 2);
 	br = last_break(b);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(br);
+	if (!br)
+		return;
 	CU_ASSERT_PTR_NOT_NULL(br->q);
 	fire(br);
 	/* The revoke's break is gone; the truncate's waits for the exit. */
@@ -998,7 +1053,11 @@ static void test_revoke_expiry(void)
 	e = ext(a, 2);
 	f = ext(a, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	if (!f)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT_EQUAL(lease(b, f), 0);
 	/* The pidfd is bad: SIGKILL cannot be sent, b stays revoked. */
@@ -1054,7 +1113,11 @@ static void test_revoke_matches(void)
 	e = ext(a, 2);
 	f = ext(a, 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	if (!f)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	/* b holds only a break on e's range once a deletes e. */
 	eid = e->rec.id;
@@ -1124,10 +1187,16 @@ static void test_events(void)
 	CU_ASSERT(c1 >= 0 && c2 >= 0);
 	me = self();
 	CU_ASSERT_PTR_NOT_NULL_FATAL(me);
+	if (!me)
+		return;
 	e = ext(a, 4);
 	f = ext(a, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	if (!f)
+		return;
 	CU_ASSERT_EQUAL(lease(me, e), 0);
 	CU_ASSERT_EQUAL(lease(me, f), 0);
 	CU_ASSERT_EQUAL(truncate_by(a, e, 2), 0);
@@ -1153,6 +1222,8 @@ static void test_events(void)
 		if (c->state == CONN_READY && c->proc == me)
 			break;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(c);
+	if (!c)
+		return;
 	fault_arm(FAULT_CALLOC, 0);
 	hold_hello(&fx.srv, c);
 	fault_disarm();
@@ -1182,6 +1253,8 @@ static void test_check_findings(void)
 	b = cp(1);
 	e = ext(a, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT(pin(a, e, 0, 4096) != 0);
 	CU_ASSERT(pin(a, e, 3 * UNIT, 4096) != 0);
@@ -1330,12 +1403,18 @@ static void test_recover_odd_records(void)
 	e = ext(a, 4);
 	f = ext(a, 1);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+	if (!f)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT_EQUAL(truncate_by(a, e, 2), 0); /* a quarantined range */
 	commit();
 	q = TAILQ_FIRST(&pool->quarantine.ranges);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(q);
+	if (!q)
+		return;
 	free_off = pool->meta->sb.data_offset + pool->meta->sb.data_size - UNIT;
 	slots = pool->meta->sb.lease_slots;
 	pslots = pool->meta->sb.pin_slots;
@@ -1395,6 +1474,8 @@ static void test_recover_other_boot(void)
 	b = cp(1);
 	e = ext(a, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT(pin(b, e, 0, 4096) != 0);
 	CU_ASSERT_EQUAL(truncate_by(a, e, 2), 0);
@@ -1447,6 +1528,8 @@ static void test_recover_enomem(void)
 	b = cp(1);
 	e = ext(a, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT(pin(a, e, 0, 4096) != 0);
 	CU_ASSERT(pin(b, e, 3 * UNIT, 4096) != 0);
@@ -1489,6 +1572,8 @@ static void test_recover_no_room(void)
 		return;
 	e = ext(cp(0), 2);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	commit();
 	m = pool->meta;
 	r = rec_of(0, 900, FMT_HOLD_LEASE, BOGUS_ID, 0, 0);
@@ -1521,6 +1606,8 @@ static void test_fini_with_holds(void)
 	b = cp(1);
 	e = ext(a, 4);
 	CU_ASSERT_PTR_NOT_NULL_FATAL(e);
+	if (!e)
+		return;
 	CU_ASSERT_EQUAL(lease(b, e), 0);
 	CU_ASSERT(pin(a, e, 0, 4096) != 0);
 	CU_ASSERT(pin(a, e, UNIT, 4096) != 0);
