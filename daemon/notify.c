@@ -1,33 +1,86 @@
 // SPDX-License-Identifier: Apache-2.0
 /*
- * notify.c -- service manager notifications (sd_notify)
+ * notify.c -- service manager notifications (NOTIFY_SOCKET)
  *
- * libsystemd's sd_notify() does nothing when NOTIFY_SOCKET is unset, so
- * these are safe to call when not run by systemd.
+ * Nothing is sent when NOTIFY_SOCKET is unset, so these are safe to call
+ * when not run by systemd.  The datagrams are what sd_notify(3) sends, but
+ * sent without blocking: sd_notify() uses a blocking socket, and a reader
+ * that stops reading (a test harness, a stuck manager) would stall the
+ * event loop, its watchdog pings included.  WATCHDOG_USEC is still read
+ * through libsystemd (notify_watchdog_usec()).
  */
+#include <errno.h>
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
 
 #include <systemd/sd-daemon.h>
 
 #include "log.h"
 #include "notify.h"
 
-/* notify_send -- format and send one state string; failures are logged */
+/*
+ * notify_addr -- NOTIFY_SOCKET as an address: a path, or "@name" for the
+ * abstract namespace; 0 when unset, a negative errno when unusable
+ */
+static int notify_addr(struct sockaddr_un *sa, socklen_t *len)
+{
+	const char *e = getenv("NOTIFY_SOCKET");
+	size_t n;
+
+	if (!e || !*e)
+		return 0;
+	n = strlen(e);
+	if ((e[0] != '/' && e[0] != '@') || n >= sizeof(sa->sun_path))
+		return -EINVAL;
+	memset(sa, 0, sizeof(*sa));
+	sa->sun_family = AF_UNIX;
+	memcpy(sa->sun_path, e, n);
+	if (e[0] == '@')
+		sa->sun_path[0] = '\0';
+	*len = (socklen_t)(offsetof(struct sockaddr_un, sun_path) + n);
+	return 1;
+}
+
+/* notify_send -- format and send one state string without blocking */
 static void __attribute__((format(printf, 1, 2))) notify_send(const char *fmt, ...)
 {
+	struct sockaddr_un sa;
 	char state[512];
+	socklen_t len;
 	va_list ap;
-	int r;
+	int fd, r;
 
+	r = notify_addr(&sa, &len);
+	if (r <= 0) {
+		if (r < 0)
+			log_warn("NOTIFY_SOCKET: %s", strerror(-r));
+		return;
+	}
 	va_start(ap, fmt);
 	vsnprintf(state, sizeof(state), fmt, ap);
 	va_end(ap);
-	r = sd_notify(0, state);
-	if (r < 0)
-		log_warn("sd_notify: %s", strerror(-r));
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0) {
+		log_warn("notify socket: %s", strerror(errno));
+		return;
+	}
+	if (sendto(fd, state, strlen(state), MSG_NOSIGNAL | MSG_DONTWAIT,
+		   (struct sockaddr *)&sa, len) < 0) {
+		/* A full queue: the next STATUS= or WATCHDOG=1 replaces this. */
+		if (errno == EAGAIN)
+			log_debug("notify: the service manager's queue is full; dropped: %.40s",
+				  state);
+		else
+			log_warn("notify: %s", strerror(errno));
+	}
+	close(fd);
 }
 
 /* notify_ready -- start-up is complete: sockets accept connections */
@@ -83,8 +136,5 @@ int notify_watchdog_usec(uint64_t *usec)
 /* notify_watchdog -- the loop is alive */
 void notify_watchdog(void)
 {
-	int r = sd_notify(0, "WATCHDOG=1");
-
-	if (r < 0)
-		log_warn("sd_notify WATCHDOG=1: %s", strerror(-r));
+	notify_send("WATCHDOG=1");
 }

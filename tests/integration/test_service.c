@@ -264,10 +264,38 @@ static void test_reload(void)
 	harness_fini(&h);
 }
 
+/*
+ * test_notify_full -- a service manager that stops reading stalls nothing
+ *
+ * With pings every 10 ms and nobody reading, the notify socket's queue
+ * fills within a fraction of a second; the daemon must drop datagrams,
+ * not block its loop on them: clients are still served at once.
+ */
+static void test_notify_full(void)
+{
+	struct harness h;
+	long long t0;
+	int status;
+
+	CU_ASSERT_EQUAL_FATAL(harness_init(&h), 0);
+	h.watchdog_usec = "20000";
+	CU_ASSERT_EQUAL_FATAL(harness_start(&h, NULL), 0);
+	usleep(1500 * 1000);
+	t0 = harness_now_ms();
+	CU_ASSERT(client_hello(h.sock));
+	CU_ASSERT(ctl_ok(&h));
+	CU_ASSERT(harness_now_ms() - t0 < 2000);
+	CU_ASSERT(harness_alive(&h));
+	CU_ASSERT_EQUAL(harness_stop(&h, SIGTERM, &status), 0);
+	CU_ASSERT(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	harness_fini(&h);
+}
+
 static const struct harness_test service_tests[] = {
 	{ "socket activation: served, kept, backlog across a restart", test_activation },
 	{ "socket activation: an unknown name", test_activation_names },
 	{ "watchdog pings and STATUS figures", test_watchdog_status },
+	{ "a notify socket nobody reads stalls nothing", test_notify_full },
 	{ "SIGHUP reload: applied, deferred, command line, mistakes", test_reload },
 	{ NULL, NULL },
 };
