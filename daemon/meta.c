@@ -166,7 +166,11 @@ static const char *meta_sb_valid(const struct fmt_superblock *sb,
 	    want.extents_off != sb->extents_off ||
 	    want.extent_slots != sb->extent_slots ||
 	    want.quarantine_off != sb->quarantine_off ||
-	    want.leases_off != sb->leases_off || want.pins_off != sb->pins_off)
+	    want.leases_off != sb->leases_off || want.pins_off != sb->pins_off ||
+	    /* Larger counts would walk the tables past their end. */
+	    want.quarantine_slots != sb->quarantine_slots ||
+	    want.lease_slots != sb->lease_slots ||
+	    want.pin_slots != sb->pin_slots)
 		return "geometry does not match its own unit and size";
 	return NULL;
 }
