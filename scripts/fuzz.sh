@@ -148,6 +148,9 @@ for t in "${targets[@]}"; do
 			"$work/regressions.log" "$work/fuzz.log" 2>/dev/null | head -n 3 | sed "s/^/fuzz:   /" || true
 		grep -hoE 'Test unit written to .*' "$work/regressions.log" "$work/fuzz.log" 2>/dev/null |
 			sed "s/^Test unit written to /fuzz:   input: /" || true
+		if grep -q 'run interrupted' "$log" 2>/dev/null; then
+			echo "fuzz:   stopped by a signal before its time was up (not a finding)"
+		fi
 		echo "fuzz:   log: $log"
 	fi
 done

@@ -47,6 +47,8 @@ static struct {
 	bool ready;
 } fr;
 
+static bool fuzz_recovery_slots_ok(const struct fmt_superblock *sb);
+
 /* fuzz_recovery_finding -- count a finding; print it when verbose */
 static void fuzz_recovery_finding(void *arg, const char *finding)
 {
@@ -76,6 +78,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 	pool_close(p, false);
 	device_close(dev);
 	fuzz_recovery_regions(&fr.sb, fr.off, fr.len);
+	/* The known-bug skip's copy of the geometry must match the daemon's. */
+	if (!fuzz_recovery_slots_ok(&fr.sb))
+		fuzz_fatal("fuzz_recovery_slots_ok() no longer matches "
+			   "meta_geometry(): update it");
 	if (procid_boot_id(boot) < 0 || procid_boot_bytes(boot, fr.boot) < 0 ||
 	    procid_start_time(getpid(), &fr.start_time) < 0)
 		fuzz_fatal("cannot read this process's identity");
@@ -279,6 +285,20 @@ static unsigned long fuzz_recovery_server(struct pool *p)
 }
 
 /*
+ * fuzz_recovery_slots_ok -- are a superblock's slot counts the ones
+ * meta_geometry() computes for its extent_slots?
+ */
+static bool fuzz_recovery_slots_ok(const struct fmt_superblock *sb)
+{
+	uint64_t e = sb->extent_slots;
+
+	return sb->quarantine_slots == e / 4 + 64 &&
+	       sb->lease_slots == e + 4096 &&
+	       sb->pin_slots ==
+		       (e * 64 < META_PIN_SLOTS ? e * 64 : META_PIN_SLOTS);
+}
+
+/*
  * fuzz_recovery_known_bug -- does the image hit the daemon bug that is
  * reported but not fixed yet?
  *
@@ -302,16 +322,11 @@ static bool fuzz_recovery_known_bug(const uint8_t *base)
 		return false;
 	for (i = 0; i < 2; i++) {
 		const struct fmt_superblock *sb = (const void *)(base + at[i]);
-		uint64_t e = sb->extent_slots;
 
-		if (memcmp(sb->magic, FMT_MAGIC, sizeof(sb->magic)) ||
-		    sb->checksum != meta_crc(sb, offsetof(struct fmt_superblock,
-							  checksum)))
-			continue;
-		if (sb->quarantine_slots != e / 4 + 64 ||
-		    sb->lease_slots != e + 4096 ||
-		    sb->pin_slots !=
-			    (e * 64 < META_PIN_SLOTS ? e * 64 : META_PIN_SLOTS))
+		if (!memcmp(sb->magic, FMT_MAGIC, sizeof(sb->magic)) &&
+		    sb->checksum == meta_crc(sb, offsetof(struct fmt_superblock,
+							  checksum)) &&
+		    !fuzz_recovery_slots_ok(sb))
 			return true;
 	}
 	return false;
